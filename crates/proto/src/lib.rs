@@ -29,6 +29,7 @@ pub mod params;
 pub mod received;
 pub mod reply;
 pub mod server;
+pub mod xtext;
 
 pub use address::{ForwardPath, Mailbox, ReversePath};
 pub use command::{Command, CommandError};

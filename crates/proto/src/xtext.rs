@@ -1,0 +1,101 @@
+//! xtext (RFC 3461 section 4): the encoding of ENVID, ORCPT and AUTH= values.
+//!
+//! ```text
+//! xtext = *( xchar / hexchar )
+//! xchar = any ASCII CHAR between "!" (33) and "~" (126) inclusive, except "+" and "="
+//! hexchar = "+" 2(%x30-39 / %x41-46)   ; uppercase hex
+//! ```
+
+/// Decodes xtext. Returns `None` for a malformed value: a character outside `!`..`~`, a bare
+/// `=`, or a `+` not followed by two uppercase hex digits. Decoded bytes that are not UTF-8
+/// are refused too, since every value tern stores is text.
+pub fn decode(s: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => {
+                let hi = hex(*s.get(i + 1)?)?;
+                let lo = hex(*s.get(i + 2)?)?;
+                out.push(hi << 4 | lo);
+                i += 3;
+            }
+            b'=' => return None,
+            c @ b'!'..=b'~' => {
+                out.push(c);
+                i += 1;
+            }
+            _ => return None,
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Encodes text as xtext: `+`, `=`, controls, space and non-ASCII bytes become `+XX`.
+pub fn encode(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if (b'!'..=b'~').contains(&b) && b != b'+' && b != b'=' {
+            out.push(char::from(b));
+        } else {
+            out.push('+');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+    out
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn table() {
+        let cases: &[(&[u8], Option<&str>)] = &[
+            (b"QQQ1234", Some("QQQ1234")),
+            (b"a+2Bb", Some("a+b")),
+            (b"a+3Db", Some("a=b")),
+            (b"rfc822;x+40y", Some("rfc822;x@y")),
+            (b"+20", Some(" ")),
+            (b"", Some("")),
+            (b"a=b", None),
+            (b"a+2b", None), // lowercase hex is not xtext
+            (b"a+2", None),
+            (b"a b", None),
+            (b"+FF", None), // not UTF-8
+            (b"+C3+A9", Some("\u{e9}")),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                decode(input).as_deref(),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        assert_eq!(encode("a+b=c d\u{e9}"), "a+2Bb+3Dc+20d+C3+A9");
+    }
+
+    proptest! {
+        #[test]
+        fn roundtrip(s in any::<String>()) {
+            prop_assert_eq!(decode(encode(&s).as_bytes()), Some(s));
+        }
+
+        #[test]
+        fn decode_never_panics(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = decode(&b);
+        }
+    }
+}
