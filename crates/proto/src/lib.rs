@@ -25,6 +25,7 @@ pub mod address;
 pub mod body;
 pub mod client;
 pub mod command;
+pub mod envelope;
 pub mod params;
 pub mod received;
 pub mod reply;
@@ -33,5 +34,6 @@ pub mod xtext;
 
 pub use address::{ForwardPath, Mailbox, ReversePath};
 pub use command::{Command, CommandError};
+pub use envelope::{Envelope, Recipient};
 pub use params::{BodyType, MailParams, Notify, RcptParams, Ret};
 pub use reply::{Enhanced, Reply};
