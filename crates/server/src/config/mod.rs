@@ -1,4 +1,4 @@
-//! tern's configuration: `tern.toml` as written ([`file`]), then validated into a typed
+//! tern's configuration: `tern.toml` as written ([`file`](mod@file)), then validated into a typed
 //! [`Config`] ([`validate`]).
 //!
 //! ```
@@ -25,7 +25,8 @@ use std::path::Path;
 
 use serde::Deserialize as _;
 
-pub use error::{ConfigError, ConfigErrorKind, KeyPath};
+pub(crate) use error::KeyPath;
+pub use error::{ConfigError, ConfigErrorKind};
 pub use file::{BareNewline, ListenerMode};
 pub use ipnet::IpNet;
 pub use validate::{Config, Limits, Listener, Queue, Relay, Server};
