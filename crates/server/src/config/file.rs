@@ -1,0 +1,395 @@
+//! The configuration file as written: serde structs that mirror `tern.toml` key for key.
+//!
+//! Nothing here is interpreted. Durations and sizes stay as the operator wrote them (a
+//! string or an integer), addresses stay strings, and no limit is checked; `validate.rs`
+//! does all of that and reports each problem with the key path. Keeping the two steps apart
+//! means this file reads as the list of keys, and that every key has exactly one place
+//! where its meaning is decided.
+//!
+//! Every struct denies unknown fields: a misspelt key (`max_recipient`) must fail loudly
+//! rather than leave the default silently in force. Every field has a named default
+//! function so that the defaults can be compared with the shipped `config/tern.toml`.
+//!
+//! Sections not listed here (`[delivery]`, `[[route]]`, `[metrics]`) are not accepted yet:
+//! a key that is read and then ignored is a bug, so each section arrives with the code
+//! that uses it.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a TOML document")]
+pub struct FileConfig {
+    /// `[server]`: identity, cores and the data directory.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// `[[listener]]`: the addresses to accept SMTP on. Writing any `[[listener]]` table
+    /// replaces the default listener.
+    #[serde(default = "default_listeners", rename = "listener")]
+    pub listeners: Vec<ListenerSection>,
+    /// `[limits]`: per-message, per-session and per-peer limits, and timeouts.
+    #[serde(default)]
+    pub limits: LimitsSection,
+    /// `[relay]`: who may relay, and which domains anyone may send to.
+    #[serde(default)]
+    pub relay: RelaySection,
+    /// `[queue]`: the on-disk queue's segment size and disk budget.
+    #[serde(default)]
+    pub queue: QueueSection,
+}
+
+impl Default for FileConfig {
+    fn default() -> FileConfig {
+        FileConfig {
+            server: ServerSection::default(),
+            listeners: default_listeners(),
+            limits: LimitsSection::default(),
+            relay: RelaySection::default(),
+            queue: QueueSection::default(),
+        }
+    }
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [server] table")]
+pub struct ServerSection {
+    /// The name tern gives in its greeting, its EHLO reply and its `Received:` headers.
+    /// Default: unset, which means the system's hostname (read at validation).
+    #[serde(default = "default_hostname")]
+    pub hostname: Option<String>,
+    /// How many executors (one thread pinned to one core each) to run. `0` means one per
+    /// available core. Default: `0`.
+    #[serde(default = "default_cores", deserialize_with = "non_negative")]
+    pub cores: u64,
+    /// Where the queue and state live. Relative paths are taken from the working directory
+    /// tern is started in. Default: `"./tern-data"`.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: String,
+}
+
+impl Default for ServerSection {
+    fn default() -> ServerSection {
+        ServerSection {
+            hostname: default_hostname(),
+            cores: default_cores(),
+            data_dir: default_data_dir(),
+        }
+    }
+}
+
+/// One `[[listener]]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[listener]] table")]
+pub struct ListenerSection {
+    /// `HOST:PORT` to listen on, resolved once at start-up. Default: `"127.0.0.1:2525"`.
+    #[serde(default = "default_listener_address")]
+    pub address: String,
+    /// What this listener speaks. Default: `"smtp"`.
+    #[serde(default = "default_listener_mode")]
+    pub mode: ListenerMode,
+    /// Whether connections start with a PROXY protocol (v1/v2) header from a load
+    /// balancer. Default: `false`. Not supported yet: `true` is rejected.
+    #[serde(default = "default_proxy_protocol")]
+    pub proxy_protocol: bool,
+}
+
+impl Default for ListenerSection {
+    fn default() -> ListenerSection {
+        ListenerSection {
+            address: default_listener_address(),
+            mode: default_listener_mode(),
+            proxy_protocol: default_proxy_protocol(),
+        }
+    }
+}
+
+/// What a listener speaks. Only `smtp` is implemented; the other two are named so that
+/// the file format has room for them, and validation rejects them until TLS and AUTH land.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListenerMode {
+    /// Plain SMTP relay/MX service (RFC 5321), usually port 25.
+    Smtp,
+    /// Message submission (RFC 6409, port 587): STARTTLS and AUTH required. Not supported yet.
+    Submission,
+    /// Submission over implicit TLS (RFC 8314, port 465). Not supported yet.
+    Smtps,
+}
+
+impl fmt::Display for ListenerMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ListenerMode::Smtp => "smtp",
+            ListenerMode::Submission => "submission",
+            ListenerMode::Smtps => "smtps",
+        })
+    }
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [limits] table")]
+pub struct LimitsSection {
+    /// Largest message accepted, announced as EHLO `SIZE` (RFC 1870). Default: `"35MB"`.
+    #[serde(default = "default_max_message_size")]
+    pub max_message_size: SizeValue,
+    /// Most recipients per message; RCPT beyond it gets `452 4.5.3`. Default: `1000`.
+    #[serde(default = "default_max_recipients", deserialize_with = "non_negative")]
+    pub max_recipients: u64,
+    /// Most concurrent sessions on one core; more are answered `421 4.3.2` and closed.
+    /// Default: `1000`.
+    #[serde(
+        default = "default_max_connections_per_core",
+        deserialize_with = "non_negative"
+    )]
+    pub max_connections_per_core: u64,
+    /// Most concurrent sessions from one client IP address on one core. Default: `100`.
+    #[serde(
+        default = "default_max_connections_per_ip",
+        deserialize_with = "non_negative"
+    )]
+    pub max_connections_per_ip: u64,
+    /// How long to wait for the next command line (RFC 5321 4.5.3.2.7). Default: `"5m"`.
+    #[serde(default = "default_command_timeout")]
+    pub command_timeout: DurationValue,
+    /// How long to wait for each read of message data during DATA or BDAT (the client's
+    /// data block timeout of RFC 5321 4.5.3.2.5, seen from the server). Default: `"3m"`.
+    #[serde(default = "default_data_timeout")]
+    pub data_timeout: DurationValue,
+    /// Unknown or malformed commands tolerated in one session before it is closed with
+    /// `421`. Default: `20`.
+    #[serde(
+        default = "default_max_bad_commands",
+        deserialize_with = "non_negative"
+    )]
+    pub max_bad_commands: u64,
+    /// What to do with a bare LF or bare CR in message data. Default: `"reject"`.
+    #[serde(default = "default_bare_newline")]
+    pub bare_newline: BareNewline,
+}
+
+impl Default for LimitsSection {
+    fn default() -> LimitsSection {
+        LimitsSection {
+            max_message_size: default_max_message_size(),
+            max_recipients: default_max_recipients(),
+            max_connections_per_core: default_max_connections_per_core(),
+            max_connections_per_ip: default_max_connections_per_ip(),
+            command_timeout: default_command_timeout(),
+            data_timeout: default_data_timeout(),
+            max_bad_commands: default_max_bad_commands(),
+            bare_newline: default_bare_newline(),
+        }
+    }
+}
+
+/// The policy for a bare LF or CR in message data (RFC 5321 2.3.8 forbids them; SMTP
+/// smuggling, CVE-2023-51764 and relatives, exploits servers that read them as line ends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BareNewline {
+    /// Refuse the message with `550 5.6.11` (the safe default).
+    Reject,
+    /// Accept the message and rewrite each bare LF or CR as CRLF before queueing it.
+    Normalize,
+}
+
+/// `[relay]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [relay] table")]
+pub struct RelaySection {
+    /// Client networks (CIDR) allowed to relay to any domain. Default:
+    /// `["127.0.0.0/8", "::1/128"]`.
+    #[serde(default = "default_trusted_networks")]
+    pub trusted_networks: Vec<String>,
+    /// Domains tern accepts mail for from any client (it is their MX). Default: `[]`.
+    #[serde(default = "default_accept_domains")]
+    pub accept_domains: Vec<String>,
+}
+
+impl Default for RelaySection {
+    fn default() -> RelaySection {
+        RelaySection {
+            trusted_networks: default_trusted_networks(),
+            accept_domains: default_accept_domains(),
+        }
+    }
+}
+
+/// `[queue]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [queue] table")]
+pub struct QueueSection {
+    /// Size at which a queue segment file is closed and a new one started. Default: `"64MB"`.
+    #[serde(default = "default_segment_size")]
+    pub segment_size: SizeValue,
+    /// Disk space the queue may use, across all cores; beyond it new mail gets `452 4.3.1`.
+    /// Default: `"10GB"`.
+    #[serde(default = "default_max_disk_use")]
+    pub max_disk_use: SizeValue,
+}
+
+impl Default for QueueSection {
+    fn default() -> QueueSection {
+        QueueSection {
+            segment_size: default_segment_size(),
+            max_disk_use: default_max_disk_use(),
+        }
+    }
+}
+
+/// A duration as written: a TOML integer (seconds) or a string such as `"5m"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DurationValue {
+    /// A bare integer: seconds. Kept signed so validation can name a negative value.
+    Seconds(i64),
+    /// A string with a unit, parsed by validation.
+    Text(String),
+}
+
+/// A byte size as written: a TOML integer (bytes) or a string such as `"35MB"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SizeValue {
+    /// A bare integer: bytes. Kept signed so validation can name a negative value.
+    Bytes(i64),
+    /// A string with a unit, parsed by validation.
+    Text(String),
+}
+
+/// Integer-or-string, with the `expecting` text that serde puts in a type error.
+enum IntOrText {
+    Int(i64),
+    Text(String),
+}
+
+struct IntOrTextVisitor(&'static str);
+
+impl Visitor<'_> for IntOrTextVisitor {
+    type Value = IntOrText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<IntOrText, E> {
+        Ok(IntOrText::Int(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<IntOrText, E> {
+        i64::try_from(v)
+            .map(IntOrText::Int)
+            .map_err(|_| E::custom(format!("{v} is too large")))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<IntOrText, E> {
+        Ok(IntOrText::Text(v.to_owned()))
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DurationValue, D::Error> {
+        let v = d.deserialize_any(IntOrTextVisitor(
+            "a duration such as \"30s\", \"5m\" or \"250ms\", or an integer number of seconds",
+        ))?;
+        Ok(match v {
+            IntOrText::Int(n) => DurationValue::Seconds(n),
+            IntOrText::Text(s) => DurationValue::Text(s),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for SizeValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SizeValue, D::Error> {
+        let v = d.deserialize_any(IntOrTextVisitor(
+            "a size such as \"35MB\" or \"64KiB\", or an integer number of bytes",
+        ))?;
+        Ok(match v {
+            IntOrText::Int(n) => SizeValue::Bytes(n),
+            IntOrText::Text(s) => SizeValue::Text(s),
+        })
+    }
+}
+
+/// Reads a TOML integer that must not be negative. serde's own `u64` would say
+/// "expected u64"; operators should not need to know Rust's integer types.
+fn non_negative<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    struct NonNegative;
+    impl Visitor<'_> for NonNegative {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a non-negative integer")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+        }
+    }
+    d.deserialize_any(NonNegative)
+}
+
+// The named defaults. Each is the single source of a key's default: the Default impls
+// above, serde, and the test that compares them with config/tern.toml all use these.
+
+fn default_hostname() -> Option<String> {
+    None
+}
+fn default_cores() -> u64 {
+    0
+}
+fn default_data_dir() -> String {
+    "./tern-data".to_owned()
+}
+fn default_listeners() -> Vec<ListenerSection> {
+    vec![ListenerSection::default()]
+}
+fn default_listener_address() -> String {
+    "127.0.0.1:2525".to_owned()
+}
+fn default_listener_mode() -> ListenerMode {
+    ListenerMode::Smtp
+}
+fn default_proxy_protocol() -> bool {
+    false
+}
+fn default_max_message_size() -> SizeValue {
+    SizeValue::Text("35MB".to_owned())
+}
+fn default_max_recipients() -> u64 {
+    1000
+}
+fn default_max_connections_per_core() -> u64 {
+    1000
+}
+fn default_max_connections_per_ip() -> u64 {
+    100
+}
+fn default_command_timeout() -> DurationValue {
+    DurationValue::Text("5m".to_owned())
+}
+fn default_data_timeout() -> DurationValue {
+    DurationValue::Text("3m".to_owned())
+}
+fn default_max_bad_commands() -> u64 {
+    20
+}
+fn default_bare_newline() -> BareNewline {
+    BareNewline::Reject
+}
+fn default_trusted_networks() -> Vec<String> {
+    vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()]
+}
+fn default_accept_domains() -> Vec<String> {
+    Vec::new()
+}
+fn default_segment_size() -> SizeValue {
+    SizeValue::Text("64MB".to_owned())
+}
+fn default_max_disk_use() -> SizeValue {
+    SizeValue::Text("10GB".to_owned())
+}

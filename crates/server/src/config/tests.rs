@@ -1,0 +1,357 @@
+//! Whole-file tests: the shipped default, and the one-line error for each way a file can
+//! be wrong, with its exact position and key path.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::*;
+
+fn host() -> Host {
+    Host {
+        available_cores: 2,
+        hostname: Some("mx.example".to_owned()),
+    }
+}
+
+fn check(text: &str) -> Result<Config, String> {
+    parse_with(text, "t.toml", &host()).map_err(|e| e.to_string())
+}
+
+fn ok(text: &str) -> Config {
+    match check(text) {
+        Ok(c) => c,
+        Err(e) => panic!("{text:?}: {e}"),
+    }
+}
+
+/// The shipped file must say exactly what the serde defaults say: otherwise the
+/// documentation lies about what an absent key means.
+#[test]
+fn default_toml_equals_serde_defaults() {
+    let doc = match toml::de::DeTable::parse(DEFAULT_TOML) {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    };
+    let from_file = match FileConfig::deserialize(toml::de::Deserializer::from(doc)) {
+        Ok(f) => f,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(from_file, FileConfig::default());
+    assert_eq!(ok(DEFAULT_TOML), ok(""));
+}
+
+/// Every key of every section appears in the shipped file (hostname commented out, since
+/// its default is the system's), so the file documents them all.
+#[test]
+fn default_toml_mentions_every_key() {
+    let keys = [
+        "hostname",
+        "cores",
+        "data_dir",
+        "address",
+        "mode",
+        "proxy_protocol",
+        "max_message_size",
+        "max_recipients",
+        "max_connections_per_core",
+        "max_connections_per_ip",
+        "command_timeout",
+        "data_timeout",
+        "max_bad_commands",
+        "bare_newline",
+        "trusted_networks",
+        "accept_domains",
+        "segment_size",
+        "max_disk_use",
+    ];
+    for key in keys {
+        let assigned = DEFAULT_TOML
+            .lines()
+            .any(|l| l.trim_start_matches("# ").starts_with(&format!("{key} = ")));
+        assert!(assigned, "{key} is not in config/tern.toml");
+        let docs = include_str!("../../../../docs/configuration.md");
+        assert!(
+            docs.contains(&format!("`{key}`")),
+            "{key} is not in docs/configuration.md"
+        );
+    }
+}
+
+#[test]
+fn default_values() {
+    let c = ok("");
+    assert_eq!(c.server.hostname, "mx.example");
+    assert_eq!(c.server.cores, 2);
+    assert_eq!(c.server.data_dir, std::path::PathBuf::from("./tern-data"));
+    let addr: SocketAddr = "127.0.0.1:2525"
+        .parse()
+        .unwrap_or(SocketAddr::from(([0; 4], 1)));
+    assert_eq!(
+        c.listeners,
+        [Listener {
+            address: addr,
+            mode: ListenerMode::Smtp,
+            proxy_protocol: false
+        }]
+    );
+    assert_eq!(
+        c.limits,
+        Limits {
+            max_message_size: 35_000_000,
+            max_recipients: 1000,
+            max_connections_per_core: 1000,
+            max_connections_per_ip: 100,
+            command_timeout: Duration::from_secs(300),
+            data_timeout: Duration::from_secs(180),
+            max_bad_commands: 20,
+            bare_newline: BareNewline::Reject,
+        }
+    );
+    assert_eq!(
+        c.relay
+            .trusted_networks
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>(),
+        ["127.0.0.0/8", "::1/128"]
+    );
+    assert!(c.relay.accept_domains.is_empty());
+    assert_eq!(
+        c.queue,
+        Queue {
+            segment_size: 64_000_000,
+            max_disk_use: 10_000_000_000
+        }
+    );
+}
+
+#[test]
+fn values_are_read() {
+    let c = ok(r#"
+[server]
+hostname = "relay.example.org"
+cores = 1
+data_dir = "/var/lib/tern"
+
+[[listener]]
+address = "127.0.0.1:25"
+
+[[listener]]
+address = "[::1]:2525"
+
+[limits]
+max_message_size = 1048576
+max_recipients = 100
+command_timeout = 60
+data_timeout = "250ms"
+max_bad_commands = 1
+bare_newline = "normalize"
+
+[relay]
+trusted_networks = ["10.0.0.0/8", "192.0.2.1"]
+accept_domains = ["Example.COM"]
+
+[queue]
+segment_size = "1MiB"
+max_disk_use = "2 MiB"
+"#);
+    assert_eq!(c.server.hostname, "relay.example.org");
+    assert_eq!(c.server.cores, 1);
+    assert_eq!(
+        c.listeners
+            .iter()
+            .map(|l| l.address.to_string())
+            .collect::<Vec<_>>(),
+        ["127.0.0.1:25", "[::1]:2525"]
+    );
+    assert_eq!(c.limits.max_message_size, 1 << 20);
+    assert_eq!(c.limits.command_timeout, Duration::from_secs(60));
+    assert_eq!(c.limits.data_timeout, Duration::from_millis(250));
+    assert_eq!(c.limits.bare_newline, BareNewline::Normalize);
+    assert_eq!(c.relay.accept_domains, ["example.com"]);
+    assert!(c.relay.is_trusted([192, 0, 2, 1].into()));
+    assert!(!c.relay.is_trusted([192, 0, 2, 2].into()));
+    assert_eq!(c.queue.segment_size, 1 << 20);
+    assert_eq!(c.queue.max_disk_use, 2 << 20);
+}
+
+/// One row per way to be wrong; the whole line is compared, position and key included.
+#[test]
+fn error_table() {
+    let table: &[(&str, &str)] = &[
+        // Syntax.
+        ("[limits\n", "t.toml:1:8: unclosed table, expected `]`"),
+        ("a = 1\na = 2\n", "t.toml:2:1: duplicate key"),
+        // Unknown keys, at every level.
+        (
+            "bogus = 1\n",
+            "t.toml:1:1: bogus: unknown field `bogus`, expected one of `server`, `listener`, `limits`, `relay`, `queue`",
+        ),
+        (
+            "[delivery]\nsmarthost = \"x\"\n",
+            "t.toml:1:2: delivery: unknown field `delivery`, expected one of `server`, `listener`, `limits`, `relay`, `queue`",
+        ),
+        (
+            "[server]\n\n  hostnme = \"x\"\n",
+            "t.toml:3:3: server.hostnme: unknown field `hostnme`, expected one of `hostname`, `cores`, `data_dir`",
+        ),
+        (
+            "[[listener]]\naddress = \"127.0.0.1:25\"\ntls = true\n",
+            "t.toml:3:1: listener[0].tls: unknown field `tls`, expected one of `address`, `mode`, `proxy_protocol`",
+        ),
+        (
+            "limits.max_recipent = 5\n",
+            "t.toml:1:8: limits.max_recipent: unknown field `max_recipent`, expected one of `max_message_size`, `max_recipients`, `max_connections_per_core`, `max_connections_per_ip`, `command_timeout`, `data_timeout`, `max_bad_commands`, `bare_newline`",
+        ),
+        // Wrong types.
+        (
+            "[limits]\nmax_recipients = \"many\"\n",
+            "t.toml:2:18: limits.max_recipients: invalid type: string \"many\", expected a non-negative integer",
+        ),
+        (
+            "[limits]\nmax_recipients = -1\n",
+            "t.toml:2:18: limits.max_recipients: invalid value: integer `-1`, expected a non-negative integer",
+        ),
+        (
+            "limits = 5\n",
+            "t.toml:1:10: limits: invalid type: integer `5`, expected a [limits] table",
+        ),
+        (
+            "[queue]\nsegment_size = true\n",
+            "t.toml:2:16: queue.segment_size: invalid type: boolean `true`, expected a size such as \"35MB\" or \"64KiB\", or an integer number of bytes",
+        ),
+        (
+            "[limits]\ndata_timeout = 1.5\n",
+            "t.toml:2:16: limits.data_timeout: invalid type: floating point `1.5`, expected a duration such as \"30s\", \"5m\" or \"250ms\", or an integer number of seconds",
+        ),
+        (
+            "[relay]\ntrusted_networks = \"10.0.0.0/8\"\n",
+            "t.toml:2:20: relay.trusted_networks: invalid type: string \"10.0.0.0/8\", expected a sequence",
+        ),
+        (
+            "[limits]\nbare_newline = \"strip\"\n",
+            "t.toml:2:16: limits.bare_newline: unknown variant `strip`, expected `reject` or `normalize`",
+        ),
+        // Bad values.
+        (
+            "[limits]\ncommand_timeout = \"5 min\"\n",
+            "t.toml:2:19: limits.command_timeout: unknown unit \"min\" in \"5 min\": expected a whole number and a unit: ms, s, m or h (e.g. \"30s\")",
+        ),
+        (
+            "[limits]\ncommand_timeout = \"0s\"\n",
+            "t.toml:2:19: limits.command_timeout: must be greater than 0",
+        ),
+        (
+            "[limits]\ncommand_timeout = -5\n",
+            "t.toml:2:19: limits.command_timeout: -5 is negative; expected a duration",
+        ),
+        (
+            "[limits]\nmax_message_size = \"35mb\"\n",
+            "t.toml:2:20: limits.max_message_size: unknown unit \"mb\" in \"35mb\": expected a whole number and a unit: B, KB, MB, GB, TB (1000-based) or KiB, MiB, GiB, TiB (1024-based) (e.g. \"35MB\")",
+        ),
+        (
+            "[limits]\nmax_message_size = 1000\n",
+            "t.toml:2:20: limits.max_message_size: 1000 bytes is below the 64KiB (65536 bytes) that RFC 5321 4.5.3.1.7 requires a server to accept",
+        ),
+        (
+            "[limits]\nmax_recipients = 99\n",
+            "t.toml:2:18: limits.max_recipients: 99 is below the 100 recipients that RFC 5321 4.5.3.1.8 requires a server to accept",
+        ),
+        (
+            "[limits]\nmax_connections_per_ip = 0\n",
+            "t.toml:2:26: limits.max_connections_per_ip: must be greater than 0",
+        ),
+        (
+            "[limits]\nmax_bad_commands = 0\n",
+            "t.toml:2:20: limits.max_bad_commands: must be greater than 0",
+        ),
+        (
+            "[server]\ncores = 3\n",
+            "t.toml:2:9: server.cores: 3 cores requested but only 2 are available (0 means one per available core)",
+        ),
+        (
+            "[server]\nhostname = \"mx.example.com.\"\n",
+            "t.toml:2:12: server.hostname: invalid domain name \"mx.example.com.\": each dot-separated label must be 1-63 letters, digits or inner hyphens",
+        ),
+        (
+            "[server]\ndata_dir = \"\"\n",
+            "t.toml:2:12: server.data_dir: must not be empty",
+        ),
+        (
+            "[relay]\ntrusted_networks = [\"127.0.0.0/8\",\n  \"10.0.0.1/8\"]\n",
+            "t.toml:3:3: relay.trusted_networks[1]: invalid network \"10.0.0.1/8\": 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?",
+        ),
+        (
+            "[relay]\naccept_domains = [\"exa mple.com\"]\n",
+            "t.toml:2:19: relay.accept_domains[0]: invalid domain name \"exa mple.com\": each dot-separated label must be 1-63 letters, digits or inner hyphens",
+        ),
+        (
+            "[queue]\nsegment_size = 0\n",
+            "t.toml:2:16: queue.segment_size: must be greater than 0",
+        ),
+        (
+            "[queue]\nsegment_size = \"1GB\"\nmax_disk_use = \"1GB\"\n",
+            "t.toml:3:16: queue.max_disk_use: 1000000000 bytes is less than one segment (1000000000 bytes) for each of the 2 cores",
+        ),
+        // Listeners: not supported yet, unusable addresses, none at all.
+        (
+            "[[listener]]\naddress = \"127.0.0.1:25\"\n\n[[listener]]\naddress = \"127.0.0.1:465\"\nmode = \"smtps\"\n",
+            "t.toml:6:8: listener[1].mode: mode \"smtps\" is not supported yet (it needs TLS and AUTH); use \"smtp\"",
+        ),
+        (
+            "[[listener]]\nmode = \"submission\"\n",
+            "t.toml:2:8: listener[0].mode: mode \"submission\" is not supported yet (it needs TLS and AUTH); use \"smtp\"",
+        ),
+        (
+            "[[listener]]\nproxy_protocol = true\n",
+            "t.toml:2:18: listener[0].proxy_protocol: the PROXY protocol is not supported yet; set proxy_protocol = false",
+        ),
+        (
+            "[[listener]]\naddress = \"127.0.0.1\"\n",
+            "t.toml:2:11: listener[0].address: invalid address \"127.0.0.1\": expected HOST:PORT, e.g. \"127.0.0.1:2525\" or \"[::1]:2525\"",
+        ),
+        (
+            "[[listener]]\naddress = \"127.0.0.1:25\"\n[[listener]]\naddress = \"127.0.0.1:25\"\n",
+            "t.toml:4:11: listener[1].address: 127.0.0.1:25 is already the address of listener[0]",
+        ),
+        // The second listener takes its default address: the error points at its table.
+        (
+            "[[listener]]\naddress = \"127.0.0.1:2525\"\n[[listener]]\nproxy_protocol = false\n",
+            "t.toml:3:1: listener[1].address: 127.0.0.1:2525 is already the address of listener[0]",
+        ),
+        ("listener = []\n", "t.toml:1:12: listener: at least one [[listener]] is required"),
+    ];
+    for (text, want) in table {
+        assert_eq!(
+            check(text).map(|_| ()),
+            Err(want.to_string()),
+            "input {text:?}"
+        );
+    }
+}
+
+#[test]
+fn error_parts_are_exposed() {
+    let err = match parse_with("[limits]\nmax_recipients = 0\n", "t.toml", &host()) {
+        Ok(_) => panic!("accepted max_recipients = 0"),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind(), ConfigErrorKind::Invalid);
+    assert_eq!(err.origin(), "t.toml");
+    assert_eq!(err.position(), Some((2, 18)));
+    assert_eq!(err.key(), Some("limits.max_recipients"));
+    assert_eq!(err.message(), "must be greater than 0");
+}
+
+#[test]
+fn load_names_the_path() {
+    let err = match load(Path::new("/nonexistent/tern.toml")) {
+        Ok(_) => panic!("loaded a missing file"),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind(), ConfigErrorKind::Read);
+    assert_eq!(
+        err.to_string(),
+        "/nonexistent/tern.toml: cannot read: No such file or directory (os error 2)"
+    );
+}

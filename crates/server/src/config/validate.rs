@@ -1,0 +1,615 @@
+//! From the file as written to a typed [`Config`]: every string parsed, every address
+//! resolved, every limit checked.
+//!
+//! This is the only place that decides what a key means. Errors name the key path
+//! (`limits.max_recipients`, `listener[1].address`); `mod.rs` turns that path into a line
+//! and column in the file. Listen addresses are resolved here, with the blocking
+//! `to_socket_addrs`, because nothing may block an executor thread later (STYLE habit 11)
+//! and glommio's bind would otherwise resolve and `unwrap()` the result itself.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::file::{
+    BareNewline, DurationValue, FileConfig, LimitsSection, ListenerMode, ListenerSection,
+    QueueSection, RelaySection, ServerSection, SizeValue,
+};
+use super::ipnet::IpNet;
+use super::units::{parse_duration, parse_size};
+use super::KeyPath;
+
+/// The validated configuration. Every value is typed and checked; the runtime reads it
+/// and never needs to re-check or re-parse anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `[server]`.
+    pub server: Server,
+    /// `[[listener]]`, one entry per resolved socket address (a name that resolves to
+    /// both `127.0.0.1` and `::1` gives two). Never empty.
+    pub listeners: Vec<Listener>,
+    /// `[limits]`.
+    pub limits: Limits,
+    /// `[relay]`.
+    pub relay: Relay,
+    /// `[queue]`.
+    pub queue: Queue,
+}
+
+/// `[server]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    /// The name used in the greeting, EHLO reply and `Received:` headers: the configured
+    /// one, or the system's hostname.
+    pub hostname: String,
+    /// Number of executors to run: at least 1, at most the available cores.
+    pub cores: usize,
+    /// Data directory, as written (relative paths are relative to the working directory).
+    pub data_dir: PathBuf,
+}
+
+/// One listening socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    /// The resolved address every core binds (with SO_REUSEPORT).
+    pub address: SocketAddr,
+    /// What the listener speaks. Always [`ListenerMode::Smtp`] until TLS and AUTH exist.
+    pub mode: ListenerMode,
+    /// Whether a PROXY protocol header is expected. Always `false` until it is supported.
+    pub proxy_protocol: bool,
+}
+
+/// `[limits]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest message in bytes; at least 64 KiB (RFC 5321 4.5.3.1.7).
+    pub max_message_size: u64,
+    /// Most recipients per message; at least 100 (RFC 5321 4.5.3.1.8).
+    pub max_recipients: usize,
+    /// Most concurrent sessions per core; at least 1.
+    pub max_connections_per_core: usize,
+    /// Most concurrent sessions per client IP address per core; at least 1.
+    pub max_connections_per_ip: usize,
+    /// Wait for the next command; nonzero.
+    pub command_timeout: Duration,
+    /// Wait for each read of message data; nonzero.
+    pub data_timeout: Duration,
+    /// Bad commands tolerated per session; at least 1.
+    pub max_bad_commands: u32,
+    /// Bare LF / bare CR policy for message data.
+    pub bare_newline: BareNewline,
+}
+
+/// `[relay]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relay {
+    /// Networks whose clients may relay anywhere.
+    pub trusted_networks: Vec<IpNet>,
+    /// Domains accepted from anyone, lower-cased.
+    pub accept_domains: Vec<String>,
+}
+
+impl Relay {
+    /// Whether a client at `ip` may relay to any domain.
+    pub fn is_trusted(&self, ip: IpAddr) -> bool {
+        self.trusted_networks.iter().any(|n| n.contains(ip))
+    }
+
+    /// Whether mail for `domain` is accepted from any client (ASCII case-insensitive, as
+    /// domain names compare).
+    pub fn accepts_domain(&self, domain: &str) -> bool {
+        self.accept_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain))
+    }
+}
+
+/// `[queue]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queue {
+    /// Segment roll size in bytes; nonzero.
+    pub segment_size: u64,
+    /// Disk budget in bytes for all shards together; at least one segment per core.
+    pub max_disk_use: u64,
+}
+
+/// A validation failure: the key it concerns and what is wrong, before a file position
+/// is attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Invalid {
+    pub(crate) path: KeyPath,
+    pub(crate) message: String,
+}
+
+impl Invalid {
+    fn new(path: KeyPath, message: impl Into<String>) -> Invalid {
+        Invalid {
+            path,
+            message: message.into(),
+        }
+    }
+}
+
+/// What validation needs from the machine, passed in so tests can fix it.
+#[derive(Debug, Clone)]
+pub(crate) struct Host {
+    /// Cores the process may run on (`available_parallelism`).
+    pub(crate) available_cores: usize,
+    /// The system hostname, if it could be read.
+    pub(crate) hostname: Option<String>,
+}
+
+impl Host {
+    /// Reads the real machine.
+    pub(crate) fn current() -> Host {
+        Host {
+            // available_parallelism honours CPU affinity and cgroup quotas, which is what
+            // decides how many executors can really run in parallel.
+            available_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            hostname: system_hostname(),
+        }
+    }
+}
+
+/// The kernel's hostname, without going through libc: tern has no other use for it.
+fn system_hostname() -> Option<String> {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = raw.trim();
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// Validates the whole file.
+pub(crate) fn validate(file: &FileConfig, host: &Host) -> Result<Config, Invalid> {
+    let server = validate_server(&file.server, host)?;
+    let listeners = validate_listeners(&file.listeners)?;
+    let limits = validate_limits(&file.limits)?;
+    let relay = validate_relay(&file.relay)?;
+    let queue = validate_queue(&file.queue, server.cores)?;
+    Ok(Config {
+        server,
+        listeners,
+        limits,
+        relay,
+        queue,
+    })
+}
+
+fn validate_server(s: &ServerSection, host: &Host) -> Result<Server, Invalid> {
+    let path = |key| KeyPath::key("server").push(key);
+    let hostname = match &s.hostname {
+        Some(name) => {
+            check_domain(name).map_err(|e| Invalid::new(path("hostname"), e))?;
+            name.clone()
+        }
+        // An unreadable hostname falls back to "localhost" (a container without /proc), but
+        // a readable, malformed one is an error: greeting with it would be a protocol
+        // violation, and replacing it silently would hide the problem.
+        None => match &host.hostname {
+            None => "localhost".to_owned(),
+            Some(name) => {
+                check_domain(name).map_err(|e| {
+                    Invalid::new(
+                        path("hostname"),
+                        format!("not set, and the system hostname {name:?} cannot be used: {e}"),
+                    )
+                })?;
+                name.clone()
+            }
+        },
+    };
+    let cores = match usize::try_from(s.cores) {
+        Ok(0) => host.available_cores,
+        Ok(n) if n <= host.available_cores => n,
+        _ => {
+            return Err(Invalid::new(
+                path("cores"),
+                format!(
+                    "{} cores requested but only {} are available (0 means one per available core)",
+                    s.cores, host.available_cores
+                ),
+            ))
+        }
+    };
+    if s.data_dir.is_empty() {
+        return Err(Invalid::new(path("data_dir"), "must not be empty"));
+    }
+    Ok(Server {
+        hostname,
+        cores,
+        data_dir: PathBuf::from(&s.data_dir),
+    })
+}
+
+fn validate_listeners(sections: &[ListenerSection]) -> Result<Vec<Listener>, Invalid> {
+    if sections.is_empty() {
+        return Err(Invalid::new(
+            KeyPath::key("listener"),
+            "at least one [[listener]] is required",
+        ));
+    }
+    let mut listeners = Vec::new();
+    // Which listener first claimed each address, to name it in the duplicate error.
+    let mut owners: HashMap<SocketAddr, usize> = HashMap::new();
+    for (i, l) in sections.iter().enumerate() {
+        let path = |key| KeyPath::key("listener").index(i).push(key);
+        match l.mode {
+            ListenerMode::Smtp => {}
+            ListenerMode::Submission | ListenerMode::Smtps => {
+                return Err(Invalid::new(
+                    path("mode"),
+                    format!(
+                        "mode \"{}\" is not supported yet (it needs TLS and AUTH); use \"smtp\"",
+                        l.mode
+                    ),
+                ))
+            }
+        }
+        if l.proxy_protocol {
+            return Err(Invalid::new(
+                path("proxy_protocol"),
+                "the PROXY protocol is not supported yet; set proxy_protocol = false",
+            ));
+        }
+        for address in resolve(&l.address).map_err(|e| Invalid::new(path("address"), e))? {
+            if let Some(first) = owners.insert(address, i) {
+                return Err(Invalid::new(
+                    path("address"),
+                    format!("{address} is already the address of listener[{first}]"),
+                ));
+            }
+            listeners.push(Listener {
+                address,
+                mode: l.mode,
+                proxy_protocol: l.proxy_protocol,
+            });
+        }
+    }
+    Ok(listeners)
+}
+
+/// Resolves `HOST:PORT` to every address it names.
+fn resolve(text: &str) -> Result<Vec<SocketAddr>, String> {
+    const HELP: &str = "expected HOST:PORT, e.g. \"127.0.0.1:2525\" or \"[::1]:2525\"";
+    let addrs = match text.parse::<SocketAddr>() {
+        Ok(addr) => vec![addr],
+        Err(_) => {
+            let (host, port) = text
+                .rsplit_once(':')
+                .ok_or_else(|| format!("invalid address {text:?}: {HELP}"))?;
+            let port: u16 = port
+                .parse()
+                .map_err(|_| format!("invalid port in {text:?}: {HELP}"))?;
+            // An unbracketed IPv6 address ("::1:25") is ambiguous; a name never has ':'.
+            if host.is_empty() || host.contains(':') {
+                return Err(format!("invalid address {text:?}: {HELP}"));
+            }
+            let mut addrs: Vec<SocketAddr> = (host, port)
+                .to_socket_addrs()
+                .map_err(|e| format!("cannot resolve {host:?}: {e}"))?
+                .collect();
+            // getaddrinfo lists one entry per socket type; the duplicates mean nothing here.
+            addrs.sort();
+            addrs.dedup();
+            addrs
+        }
+    };
+    if addrs.is_empty() {
+        return Err(format!("{text:?} resolves to no address"));
+    }
+    if let Some(a) = addrs.iter().find(|a| a.port() == 0) {
+        // With SO_REUSEPORT each core binds on its own; port 0 would give every core a
+        // different port.
+        return Err(format!(
+            "port 0 in {a} is not supported: every core must bind the same, fixed port"
+        ));
+    }
+    Ok(addrs)
+}
+
+fn validate_limits(l: &LimitsSection) -> Result<Limits, Invalid> {
+    let path = |key| KeyPath::key("limits").push(key);
+    let max_message_size = size(&l.max_message_size, path("max_message_size"))?;
+    if max_message_size < 65_536 {
+        return Err(Invalid::new(
+            path("max_message_size"),
+            format!("{max_message_size} bytes is below the 64KiB (65536 bytes) that RFC 5321 4.5.3.1.7 requires a server to accept"),
+        ));
+    }
+    let max_recipients = count(l.max_recipients, path("max_recipients"))?;
+    if max_recipients < 100 {
+        return Err(Invalid::new(
+            path("max_recipients"),
+            format!("{max_recipients} is below the 100 recipients that RFC 5321 4.5.3.1.8 requires a server to accept"),
+        ));
+    }
+    let max_bad_commands = count(l.max_bad_commands, path("max_bad_commands"))?;
+    Ok(Limits {
+        max_message_size,
+        max_recipients,
+        max_connections_per_core: count(
+            l.max_connections_per_core,
+            path("max_connections_per_core"),
+        )?,
+        max_connections_per_ip: count(l.max_connections_per_ip, path("max_connections_per_ip"))?,
+        command_timeout: timeout(&l.command_timeout, path("command_timeout"))?,
+        data_timeout: timeout(&l.data_timeout, path("data_timeout"))?,
+        max_bad_commands: u32::try_from(max_bad_commands)
+            .map_err(|_| Invalid::new(path("max_bad_commands"), "is too large"))?,
+        bare_newline: l.bare_newline,
+    })
+}
+
+fn validate_relay(r: &RelaySection) -> Result<Relay, Invalid> {
+    let path = |key, i| KeyPath::key("relay").push(key).index(i);
+    let trusted_networks = r
+        .trusted_networks
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            text.parse::<IpNet>()
+                .map_err(|e| Invalid::new(path("trusted_networks", i), e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let accept_domains = r
+        .accept_domains
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            check_domain(d)
+                .map(|()| d.to_ascii_lowercase())
+                .map_err(|e| Invalid::new(path("accept_domains", i), e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Relay {
+        trusted_networks,
+        accept_domains,
+    })
+}
+
+fn validate_queue(q: &QueueSection, cores: usize) -> Result<Queue, Invalid> {
+    let path = |key| KeyPath::key("queue").push(key);
+    let segment_size = size(&q.segment_size, path("segment_size"))?;
+    if segment_size == 0 {
+        return Err(Invalid::new(path("segment_size"), "must be greater than 0"));
+    }
+    let max_disk_use = size(&q.max_disk_use, path("max_disk_use"))?;
+    // Each core's shard writes its own segments, so anything less than one segment per
+    // core would refuse mail before a single segment could fill.
+    let floor = segment_size.saturating_mul(cores as u64);
+    if max_disk_use < floor {
+        return Err(Invalid::new(
+            path("max_disk_use"),
+            format!("{max_disk_use} bytes is less than one segment ({segment_size} bytes) for each of the {cores} cores"),
+        ));
+    }
+    Ok(Queue {
+        segment_size,
+        max_disk_use,
+    })
+}
+
+/// A count where zero would make the server refuse everything.
+fn count(n: u64, path: KeyPath) -> Result<usize, Invalid> {
+    match usize::try_from(n) {
+        Ok(0) => Err(Invalid::new(path, "must be greater than 0")),
+        Ok(n) => Ok(n),
+        Err(_) => Err(Invalid::new(path, "is too large")),
+    }
+}
+
+fn size(v: &SizeValue, path: KeyPath) -> Result<u64, Invalid> {
+    match v {
+        SizeValue::Bytes(n) => u64::try_from(*n)
+            .map_err(|_| Invalid::new(path, format!("{n} is negative; expected a size"))),
+        SizeValue::Text(t) => parse_size(t).map_err(|e| Invalid::new(path, e.to_string())),
+    }
+}
+
+/// A timeout: zero would time out every read at once, so it is refused.
+fn timeout(v: &DurationValue, path: KeyPath) -> Result<Duration, Invalid> {
+    let d = match v {
+        DurationValue::Seconds(n) => u64::try_from(*n).map(Duration::from_secs).map_err(|_| {
+            Invalid::new(
+                path.clone(),
+                format!("{n} is negative; expected a duration"),
+            )
+        })?,
+        DurationValue::Text(t) => {
+            parse_duration(t).map_err(|e| Invalid::new(path.clone(), e.to_string()))?
+        }
+    };
+    if d.is_zero() {
+        return Err(Invalid::new(path, "must be greater than 0"));
+    }
+    Ok(d)
+}
+
+/// Checks RFC 5321 `Domain` syntax (letters, digits and hyphens in dot-separated labels,
+/// no leading or trailing hyphen) with DNS's lengths: 63 per label, 253 in all.
+/// Internationalised names must be written in their ASCII (A-label, `xn--`) form.
+pub(crate) fn check_domain(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("expected a domain name, found an empty string".to_owned());
+    }
+    if name.len() > 253 {
+        return Err(format!(
+            "domain name is {} characters long; the limit is 253",
+            name.len()
+        ));
+    }
+    for label in name.split('.') {
+        let bytes = label.as_bytes();
+        let ok = !bytes.is_empty()
+            && bytes.len() <= 63
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && bytes.first() != Some(&b'-')
+            && bytes.last() != Some(&b'-');
+        if !ok {
+            return Err(format!(
+                "invalid domain name {name:?}: each dot-separated label must be 1-63 letters, digits or inner hyphens"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains() {
+        let table: &[(&str, bool)] = &[
+            ("example.com", true),
+            ("mx1.example.com", true),
+            ("EXAMPLE.com", true),
+            ("localhost", true),
+            ("xn--bcher-kva.example", true),
+            ("a-b.c", true),
+            ("", false),
+            ("example.com.", false),
+            (".example.com", false),
+            ("ex..ample", false),
+            ("-a.example", false),
+            ("a-.example", false),
+            ("under_score.example", false),
+            ("bücher.example", false),
+            ("[127.0.0.1]", false),
+            ("host name", false),
+        ];
+        for (name, ok) in table {
+            assert_eq!(check_domain(name).is_ok(), *ok, "{name:?}");
+        }
+        let long_label = "a".repeat(64);
+        assert!(check_domain(&long_label).is_err());
+        assert!(check_domain(&"a".repeat(63)).is_ok());
+        let long_name = vec!["a".repeat(63); 4].join(".");
+        assert_eq!(long_name.len(), 255);
+        assert_eq!(
+            check_domain(&long_name),
+            Err("domain name is 255 characters long; the limit is 253".to_owned())
+        );
+    }
+
+    #[test]
+    fn resolve_table() {
+        let table: &[(&str, Result<&[&str], &str>)] = &[
+            ("127.0.0.1:2525", Ok(&["127.0.0.1:2525"])),
+            ("[::1]:25", Ok(&["[::1]:25"])),
+            ("0.0.0.0:25", Ok(&["0.0.0.0:25"])),
+            (
+                "127.0.0.1",
+                Err("invalid address \"127.0.0.1\": expected HOST:PORT, e.g. \"127.0.0.1:2525\" or \"[::1]:2525\""),
+            ),
+            (
+                "127.0.0.1:99999",
+                Err("invalid port in \"127.0.0.1:99999\": expected HOST:PORT, e.g. \"127.0.0.1:2525\" or \"[::1]:2525\""),
+            ),
+            (
+                "::1:25",
+                Err("invalid address \"::1:25\": expected HOST:PORT, e.g. \"127.0.0.1:2525\" or \"[::1]:2525\""),
+            ),
+            (
+                ":25",
+                Err("invalid address \":25\": expected HOST:PORT, e.g. \"127.0.0.1:2525\" or \"[::1]:2525\""),
+            ),
+            (
+                "127.0.0.1:0",
+                Err("port 0 in 127.0.0.1:0 is not supported: every core must bind the same, fixed port"),
+            ),
+        ];
+        for (input, want) in table {
+            let got = resolve(input).map(|v| v.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+            let want = want
+                .map(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .map_err(str::to_string);
+            assert_eq!(got, want, "input {input:?}");
+        }
+    }
+
+    fn host(cores: usize, hostname: Option<&str>) -> Host {
+        Host {
+            available_cores: cores,
+            hostname: hostname.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn cores_resolve_against_available() {
+        let mut file = FileConfig::default();
+        let h = host(4, Some("mx.example"));
+        let cores = |file: &FileConfig| validate(file, &h).map(|c| c.server.cores);
+        assert_eq!(cores(&file), Ok(4));
+        file.server.cores = 3;
+        assert_eq!(cores(&file), Ok(3));
+        file.server.cores = 5;
+        assert_eq!(
+            cores(&file).map_err(|e| (e.path.to_string(), e.message)),
+            Err((
+                "server.cores".to_owned(),
+                "5 cores requested but only 4 are available (0 means one per available core)"
+                    .to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn hostname_falls_back_only_when_unreadable() {
+        let file = FileConfig::default();
+        let name = |h: &Host| validate(&file, h).map(|c| c.server.hostname);
+        assert_eq!(
+            name(&host(1, Some("mx.example"))),
+            Ok("mx.example".to_owned())
+        );
+        assert_eq!(name(&host(1, None)), Ok("localhost".to_owned()));
+        assert_eq!(
+            name(&host(1, Some("bad_name"))).map_err(|e| e.message),
+            Err("not set, and the system hostname \"bad_name\" cannot be used: invalid domain name \"bad_name\": each dot-separated label must be 1-63 letters, digits or inner hyphens".to_owned())
+        );
+        let mut set = FileConfig::default();
+        set.server.hostname = Some("relay.example.org".to_owned());
+        assert_eq!(
+            validate(&set, &host(1, Some("bad_name"))).map(|c| c.server.hostname),
+            Ok("relay.example.org".to_owned())
+        );
+    }
+
+    #[test]
+    fn disk_budget_covers_a_segment_per_core() {
+        let mut file = FileConfig::default();
+        file.queue.segment_size = SizeValue::Text("1MB".to_owned());
+        file.queue.max_disk_use = SizeValue::Bytes(4_000_000);
+        assert!(validate(&file, &host(4, None)).is_ok());
+        assert_eq!(
+            validate(&file, &host(5, None)).map_err(|e| (e.path.to_string(), e.message)),
+            Err((
+                "queue.max_disk_use".to_owned(),
+                "4000000 bytes is less than one segment (1000000 bytes) for each of the 5 cores"
+                    .to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn relay_helpers() {
+        let mut file = FileConfig::default();
+        file.relay.accept_domains = vec!["Example.ORG".to_owned()];
+        let config = match validate(&file, &host(1, None)) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        };
+        assert_eq!(config.relay.accept_domains, ["example.org"]);
+        assert!(config.relay.accepts_domain("EXAMPLE.org"));
+        assert!(!config.relay.accepts_domain("example.com"));
+        assert!(config
+            .relay
+            .is_trusted("127.0.0.2".parse().unwrap_or(IpAddr::from([0; 4]))));
+        assert!(config
+            .relay
+            .is_trusted("::1".parse().unwrap_or(IpAddr::from([0; 4]))));
+        assert!(!config.relay.is_trusted(IpAddr::from([192, 0, 2, 1])));
+    }
+}
