@@ -1,0 +1,822 @@
+//! The client session, step by step, with the exact bytes it writes and the events it gives.
+
+use tern_proto::client::{
+    local, BodyFormat, ClientEvent, ClientOptions, ClientSession, Envelope, ProtocolError,
+    Recipient, ReplyError, TlsPolicy, TransactionResult, UsageError,
+};
+use tern_proto::params::Orcpt;
+use tern_proto::{
+    BodyType, Enhanced, ForwardPath, MailParams, Mailbox, Notify, RcptParams, Reply, Ret,
+    ReversePath,
+};
+
+/// Takes everything the session wants to write.
+fn take(s: &mut ClientSession) -> String {
+    let out = String::from_utf8(s.output().to_vec()).unwrap();
+    s.consume_output(out.len());
+    out
+}
+
+fn events(s: &mut ClientSession) -> Vec<ClientEvent> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+fn opts() -> ClientOptions {
+    ClientOptions::new("relay.example")
+}
+
+/// A session past greeting and EHLO, the EHLO reply listing `extensions`.
+fn connected(extensions: &[&str], opts: ClientOptions) -> ClientSession {
+    let mut s = ClientSession::new(opts);
+    s.input(b"220 mx.example ESMTP\r\n");
+    assert_eq!(take(&mut s), "EHLO relay.example\r\n");
+    let mut lines = vec!["mx.example".to_owned()];
+    lines.extend(extensions.iter().map(|x| x.to_string()));
+    s.input(&Reply::new(250, None, lines.join("\n")).to_bytes(false));
+    assert_eq!(events(&mut s), [ClientEvent::Ready]);
+    assert!(s.is_idle());
+    s
+}
+
+fn mbox(local: &str, domain: &str) -> Mailbox {
+    Mailbox::from_parts(local, domain)
+}
+
+fn envelope(rcpts: &[&str]) -> Envelope {
+    Envelope {
+        from: ReversePath::Mailbox(mbox("alice", "example.org")),
+        params: MailParams::default(),
+        rcpts: rcpts
+            .iter()
+            .map(|r| Recipient {
+                path: ForwardPath::Mailbox(mbox(r, "example.net")),
+                params: RcptParams::default(),
+            })
+            .collect(),
+    }
+}
+
+/// The one `TransactionDone` among the pending events (and nothing else).
+fn done(s: &mut ClientSession) -> TransactionResult {
+    match events(s).as_slice() {
+        [ClientEvent::TransactionDone(r)] => r.clone(),
+        other => panic!("expected TransactionDone, got {other:?}"),
+    }
+}
+
+fn codes(r: &TransactionResult, n: usize) -> Vec<u16> {
+    (0..n).map(|i| r.outcome(i).code).collect()
+}
+
+const BODY: &[u8] = b"Subject: t\r\n\r\n..hello\r\n.\r\n";
+
+const ALL: &[&str] = &[
+    "PIPELINING",
+    "SIZE 1000",
+    "8BITMIME",
+    "DSN",
+    "ENHANCEDSTATUSCODES",
+    "SMTPUTF8",
+];
+
+#[test]
+fn greeting_ehlo_and_capabilities() {
+    let s = connected(&["PIPELINING", "SIZE 1000", "STARTTLS"], opts().no_tls());
+    assert!(s.is_esmtp());
+    assert!(!s.is_tls());
+    assert!(s.capabilities().pipelining);
+    assert_eq!(s.capabilities().size, Some(1000));
+}
+
+trait NoTls {
+    fn no_tls(self) -> Self;
+}
+impl NoTls for ClientOptions {
+    fn no_tls(mut self) -> Self {
+        self.tls = TlsPolicy::Disabled;
+        self
+    }
+}
+
+#[test]
+fn pipelined_transaction_in_one_write() {
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["bob", "carol"])).unwrap();
+    assert_eq!(
+        take(&mut s),
+        "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\n\
+         RCPT TO:<carol@example.net>\r\nDATA\r\n"
+    );
+    s.input(b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 Go ahead\r\n");
+    assert_eq!(
+        events(&mut s),
+        [ClientEvent::NeedBody(BodyFormat::DotStuffed)]
+    );
+    assert_eq!(take(&mut s), "");
+    s.send_body(BODY).unwrap();
+    assert_eq!(take(&mut s).as_bytes(), BODY);
+    s.input(b"250 2.0.0 Ok: queued as 9\r\n");
+    let r = done(&mut s);
+    assert!(!r.local);
+    assert_eq!(r.mail.enhanced, Some(Enhanced(2, 1, 0)));
+    assert_eq!(r.rcpts.len(), 2);
+    assert_eq!(r.data.as_ref().unwrap().text, "Ok: queued as 9");
+    assert!(r.delivered(0) && r.delivered(1));
+    assert!(s.is_idle());
+
+    s.quit().unwrap();
+    assert_eq!(take(&mut s), "QUIT\r\n");
+    s.input(b"221 2.0.0 Bye\r\n");
+    assert!(matches!(events(&mut s).as_slice(), [ClientEvent::Closed(r)] if r.code == 221));
+    assert!(s.is_closed());
+}
+
+#[test]
+fn lock_step_without_pipelining() {
+    let mut s = connected(&["SIZE", "8BITMIME"], opts());
+    s.send_mail(&envelope(&["bob", "carol"])).unwrap();
+    let steps: &[(&[u8], &str)] = &[
+        (b"", "MAIL FROM:<alice@example.org>\r\n"),
+        (b"250 Ok\r\n", "RCPT TO:<bob@example.net>\r\n"),
+        (b"250 Ok\r\n", "RCPT TO:<carol@example.net>\r\n"),
+        (b"250 Ok\r\n", "DATA\r\n"),
+    ];
+    for (reply, want) in steps {
+        s.input(reply);
+        assert_eq!(take(&mut s), *want);
+        assert_eq!(events(&mut s), []);
+    }
+    s.input(b"354 Go\r\n");
+    assert_eq!(
+        events(&mut s),
+        [ClientEvent::NeedBody(BodyFormat::DotStuffed)]
+    );
+    s.send_body(BODY).unwrap();
+    take(&mut s);
+    s.input(b"250 Ok\r\n");
+    let r = done(&mut s);
+    assert_eq!(codes(&r, 2), [250, 250]);
+}
+
+#[test]
+fn lock_step_mail_refused_sends_nothing_more() {
+    let mut s = connected(&[], opts());
+    s.send_mail(&envelope(&["bob", "carol"])).unwrap();
+    take(&mut s);
+    s.input(b"550 5.7.1 Sender blocked\r\n");
+    assert_eq!(take(&mut s), "");
+    let r = done(&mut s);
+    assert!(r.rcpts.is_empty());
+    assert_eq!(codes(&r, 2), [550, 550]);
+    assert!(s.is_idle());
+}
+
+#[test]
+fn ehlo_refused_falls_back_to_helo() {
+    let mut s = ClientSession::new(opts());
+    s.input(b"220 old.example SMTP\r\n");
+    assert_eq!(take(&mut s), "EHLO relay.example\r\n");
+    s.input(b"500 5.5.1 Command unrecognized\r\n");
+    assert_eq!(take(&mut s), "HELO relay.example\r\n");
+    assert_eq!(events(&mut s), []);
+    s.input(b"250 old.example\r\n");
+    assert_eq!(events(&mut s), [ClientEvent::Ready]);
+    assert!(!s.is_esmtp());
+    assert_eq!(s.capabilities(), &Default::default());
+    // No extension parameters over plain SMTP, even when the envelope has them.
+    let mut env = envelope(&["bob"]);
+    env.params.size = Some(10);
+    env.params.body = Some(BodyType::EightBitMime);
+    env.params.ret = Some(Ret::Full);
+    s.send_mail(&env).unwrap();
+    assert_eq!(take(&mut s), "MAIL FROM:<alice@example.org>\r\n");
+}
+
+#[test]
+fn ehlo_temporary_failure_fails_the_session() {
+    let mut s = ClientSession::new(opts());
+    s.input(b"220 mx\r\n");
+    take(&mut s);
+    s.input(b"451 4.3.0 Try later\r\n");
+    assert!(matches!(events(&mut s).as_slice(), [ClientEvent::Failed(r)] if r.code == 451));
+    assert_eq!(take(&mut s), "QUIT\r\n");
+    s.input(b"221 Bye\r\n");
+    assert!(matches!(events(&mut s).as_slice(), [ClientEvent::Closed(r)] if r.code == 221));
+}
+
+#[test]
+fn helo_refused_too_fails_the_session() {
+    let mut s = ClientSession::new(opts());
+    s.input(b"220 mx\r\n");
+    s.input(b"502 no\r\n");
+    s.input(b"554 go away\r\n");
+    assert_eq!(
+        take(&mut s),
+        "EHLO relay.example\r\nHELO relay.example\r\nQUIT\r\n"
+    );
+    assert!(matches!(events(&mut s).as_slice(), [ClientEvent::Failed(r)] if r.code == 554));
+}
+
+#[test]
+fn refused_greeting_fails_and_quits() {
+    let mut s = ClientSession::new(opts());
+    s.input(b"554-No service\r\n554 for you\r\n");
+    assert_eq!(take(&mut s), "QUIT\r\n");
+    match events(&mut s).as_slice() {
+        [ClientEvent::Failed(r)] => assert_eq!(r.text, "No service\nfor you"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn busy_greeting_421_closes() {
+    let mut s = ClientSession::new(opts());
+    s.input(b"421 4.7.0 Too busy\r\n");
+    assert_eq!(take(&mut s), "");
+    assert!(matches!(events(&mut s).as_slice(), [ClientEvent::Closed(r)] if r.code == 421));
+    assert!(s.is_closed());
+}
+
+#[test]
+fn mixed_recipient_results() {
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["a", "b", "c", "d"])).unwrap();
+    take(&mut s);
+    s.input(
+        b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 No such user\r\n\
+          451 4.3.0 Try later\r\n250 2.1.5 Ok\r\n354 Go\r\n",
+    );
+    assert_eq!(
+        events(&mut s),
+        [ClientEvent::NeedBody(BodyFormat::DotStuffed)]
+    );
+    s.send_body(BODY).unwrap();
+    take(&mut s);
+    s.input(b"250 2.0.0 Ok\r\n");
+    let r = done(&mut s);
+    assert_eq!(codes(&r, 4), [250, 550, 451, 250]);
+    assert_eq!(r.outcome(1).enhanced, Some(Enhanced(5, 1, 1)));
+    assert_eq!(
+        (0..4).map(|i| r.delivered(i)).collect::<Vec<_>>(),
+        [true, false, false, true]
+    );
+}
+
+#[test]
+fn final_reply_failure_decides_accepted_recipients() {
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["a", "b"])).unwrap();
+    take(&mut s);
+    s.input(b"250 Ok\r\n550 No\r\n250 Ok\r\n354 Go\r\n");
+    events(&mut s);
+    s.send_body(BODY).unwrap();
+    take(&mut s);
+    s.input(b"554 5.7.1 Spam\r\n");
+    let r = done(&mut s);
+    assert_eq!(codes(&r, 2), [550, 554]);
+    assert_eq!(r.outcome(0).text, "No");
+    assert_eq!(r.outcome(1).enhanced, Some(Enhanced(5, 7, 1)));
+}
+
+#[test]
+fn all_recipients_rejected_pipelined_sends_no_body_and_resets() {
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["a", "b"])).unwrap();
+    take(&mut s);
+    s.input(b"250 Ok\r\n550 5.1.1 No\r\n550 5.1.1 No\r\n554 5.5.1 No valid recipients\r\n");
+    assert_eq!(events(&mut s), []);
+    assert_eq!(take(&mut s), "RSET\r\n");
+    s.input(b"250 2.0.0 Reset\r\n");
+    let r = done(&mut s);
+    assert_eq!(codes(&r, 2), [550, 550]);
+    assert_eq!(r.data.map(|d| d.code), Some(554));
+    assert!(s.is_idle());
+    assert_eq!(s.send_body(BODY), Err(UsageError::BodyNotExpected));
+}
+
+#[test]
+fn all_recipients_rejected_lock_step_skips_data() {
+    let mut s = connected(&[], opts());
+    s.send_mail(&envelope(&["a"])).unwrap();
+    take(&mut s);
+    s.input(b"250 Ok\r\n");
+    assert_eq!(take(&mut s), "RCPT TO:<a@example.net>\r\n");
+    s.input(b"550 No\r\n");
+    assert_eq!(take(&mut s), "RSET\r\n");
+    s.input(b"250 Ok\r\n");
+    let r = done(&mut s);
+    assert_eq!(r.data, None);
+    assert_eq!(codes(&r, 1), [550]);
+}
+
+#[test]
+fn pipelined_mail_refused_decides_everyone() {
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["a", "b"])).unwrap();
+    take(&mut s);
+    s.input(b"550 5.7.1 Sender refused\r\n503 5.5.1 Need MAIL\r\n503 5.5.1 Need MAIL\r\n");
+    s.input(b"503 5.5.1 Need RCPT\r\n");
+    assert_eq!(take(&mut s), "RSET\r\n");
+    s.input(b"250 Ok\r\n");
+    let r = done(&mut s);
+    assert_eq!(codes(&r, 2), [550, 550]);
+}
+
+#[test]
+fn pipelined_354_without_recipients_is_ended_empty() {
+    // RFC 2920 3.1 says the server must refuse DATA here; one that does not gets a lone dot.
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["a"])).unwrap();
+    take(&mut s);
+    s.input(b"250 Ok\r\n550 No\r\n354 Go\r\n");
+    assert_eq!(events(&mut s), []);
+    assert_eq!(take(&mut s), ".\r\n");
+    s.input(b"554 No recipients\r\n");
+    assert_eq!(take(&mut s), "RSET\r\n");
+    s.input(b"250 Ok\r\n");
+    assert_eq!(codes(&done(&mut s), 1), [550]);
+}
+
+#[test]
+fn bdat_when_chunking_is_offered() {
+    let mut s = connected(&["PIPELINING", "CHUNKING"], opts());
+    s.send_mail(&envelope(&["a", "b"])).unwrap();
+    // No DATA, and the body waits for the RCPT replies.
+    assert_eq!(
+        take(&mut s),
+        "MAIL FROM:<alice@example.org>\r\nRCPT TO:<a@example.net>\r\nRCPT TO:<b@example.net>\r\n"
+    );
+    s.input(b"250 Ok\r\n250 Ok\r\n");
+    assert_eq!(events(&mut s), []);
+    s.input(b"250 Ok\r\n");
+    assert_eq!(events(&mut s), [ClientEvent::NeedBody(BodyFormat::Raw)]);
+    s.send_body(b"Subject: x\r\n\r\n.raw\r\n").unwrap();
+    assert_eq!(take(&mut s), "BDAT 20 LAST\r\nSubject: x\r\n\r\n.raw\r\n");
+    s.input(b"250 2.0.0 20 octets received\r\n");
+    assert_eq!(codes(&done(&mut s), 2), [250, 250]);
+}
+
+#[test]
+fn bdat_lock_step_and_rejected() {
+    let mut s = connected(&["CHUNKING"], opts());
+    s.send_mail(&envelope(&["a"])).unwrap();
+    take(&mut s);
+    s.input(b"250 Ok\r\n");
+    assert_eq!(take(&mut s), "RCPT TO:<a@example.net>\r\n");
+    s.input(b"550 No\r\n");
+    assert_eq!(events(&mut s), []);
+    assert_eq!(take(&mut s), "RSET\r\n");
+    s.input(b"250 Ok\r\n");
+    assert_eq!(codes(&done(&mut s), 1), [550]);
+}
+
+#[test]
+fn chunking_can_be_turned_off_but_not_for_binarymime() {
+    let mut o = opts();
+    o.chunking = false;
+    let mut s = connected(&["CHUNKING", "BINARYMIME"], o);
+    s.send_mail(&envelope(&["a"])).unwrap();
+    assert_eq!(take(&mut s), "MAIL FROM:<alice@example.org>\r\n");
+    s.input(b"250 Ok\r\n250 Ok\r\n");
+    assert_eq!(take(&mut s), "RCPT TO:<a@example.net>\r\nDATA\r\n");
+    s.input(b"451 later\r\n");
+    assert_eq!(take(&mut s), "RSET\r\n");
+    s.input(b"250 Ok\r\n");
+    assert_eq!(codes(&done(&mut s), 1), [451]);
+
+    let mut env = envelope(&["a"]);
+    env.params.body = Some(BodyType::BinaryMime);
+    s.send_mail(&env).unwrap();
+    assert_eq!(
+        take(&mut s),
+        "MAIL FROM:<alice@example.org> BODY=BINARYMIME\r\n"
+    );
+    s.input(b"250 Ok\r\n250 Ok\r\n");
+    take(&mut s);
+    assert_eq!(events(&mut s), [ClientEvent::NeedBody(BodyFormat::Raw)]);
+}
+
+#[test]
+fn binarymime_without_chunking_is_refused_locally() {
+    for ext in [&["BINARYMIME"][..], &["CHUNKING"], &[]] {
+        let mut s = connected(ext, opts());
+        let mut env = envelope(&["a"]);
+        env.params.body = Some(BodyType::BinaryMime);
+        s.send_mail(&env).unwrap();
+        assert_eq!(take(&mut s), "");
+        let r = done(&mut s);
+        assert!(r.local);
+        assert_eq!(r.outcome(0), &local::BINARY_NOT_SUPPORTED);
+        assert_eq!(r.outcome(0).enhanced, Some(Enhanced(5, 6, 1)));
+        assert!(s.is_idle());
+    }
+}
+
+fn dsn_envelope() -> Envelope {
+    let mut env = envelope(&["bob", "carol"]);
+    env.params.ret = Some(Ret::Hdrs);
+    env.params.envid = Some("id+1 2=3".into());
+    env.rcpts[0].params.notify = Some(Notify {
+        success: true,
+        failure: true,
+        ..Default::default()
+    });
+    env.rcpts[0].params.orcpt = Some(Orcpt {
+        addr_type: "rfc822".into(),
+        addr: "bob+x@example.net".into(),
+    });
+    env.rcpts[1].params.notify = Some(Notify {
+        never: true,
+        ..Default::default()
+    });
+    env
+}
+
+#[test]
+fn dsn_parameters_only_when_offered() {
+    let mut s = connected(&["PIPELINING", "DSN"], opts());
+    s.send_mail(&dsn_envelope()).unwrap();
+    assert_eq!(
+        take(&mut s),
+        "MAIL FROM:<alice@example.org> RET=HDRS ENVID=id+2B1+202+3D3\r\n\
+         RCPT TO:<bob@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+2Bx@example.net\r\n\
+         RCPT TO:<carol@example.net> NOTIFY=NEVER\r\nDATA\r\n"
+    );
+
+    let mut s = connected(&["PIPELINING"], opts());
+    s.send_mail(&dsn_envelope()).unwrap();
+    assert_eq!(
+        take(&mut s),
+        "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\n\
+         RCPT TO:<carol@example.net>\r\nDATA\r\n"
+    );
+}
+
+#[test]
+fn notify_delay_alone() {
+    let mut s = connected(&["DSN"], opts());
+    let mut env = envelope(&["a"]);
+    env.rcpts[0].params.notify = Some(Notify {
+        delay: true,
+        ..Default::default()
+    });
+    s.send_mail(&env).unwrap();
+    take(&mut s);
+    s.input(b"250 Ok\r\n");
+    assert_eq!(take(&mut s), "RCPT TO:<a@example.net> NOTIFY=DELAY\r\n");
+}
+
+fn utf8_envelope() -> Envelope {
+    let mut env = envelope(&["bob"]);
+    env.rcpts[0].path = ForwardPath::Mailbox(mbox("j\u{f6}rg", "example.de"));
+    env
+}
+
+#[test]
+fn smtputf8_when_offered() {
+    let mut s = connected(&["SMTPUTF8", "8BITMIME"], opts());
+    let mut env = utf8_envelope();
+    env.params.body = Some(BodyType::EightBitMime);
+    s.send_mail(&env).unwrap();
+    assert_eq!(
+        take(&mut s),
+        "MAIL FROM:<alice@example.org> BODY=8BITMIME SMTPUTF8\r\n"
+    );
+    s.input(b"250 Ok\r\n");
+    assert_eq!(take(&mut s), "RCPT TO:<j\u{f6}rg@example.de>\r\n");
+}
+
+#[test]
+fn smtputf8_flag_alone_also_needs_the_extension() {
+    let mut s = connected(&["SMTPUTF8"], opts());
+    let mut env = envelope(&["bob"]);
+    env.params.smtputf8 = true;
+    s.send_mail(&env).unwrap();
+    assert_eq!(take(&mut s), "MAIL FROM:<alice@example.org> SMTPUTF8\r\n");
+}
+
+#[test]
+fn smtputf8_missing_is_a_local_553() {
+    let mut s = connected(&["8BITMIME", "PIPELINING"], opts());
+    s.send_mail(&utf8_envelope()).unwrap();
+    assert_eq!(take(&mut s), "");
+    let r = done(&mut s);
+    assert!(r.local);
+    assert_eq!(r.outcome(0).code, 553);
+    assert_eq!(r.outcome(0).enhanced, Some(Enhanced(5, 6, 7)));
+    // The session is still usable for the next message.
+    s.send_mail(&envelope(&["bob"])).unwrap();
+    assert!(take(&mut s).starts_with("MAIL FROM:<alice@example.org>\r\n"));
+}
+
+#[test]
+fn size_parameter_and_local_limit() {
+    let mut env = envelope(&["a"]);
+    env.params.size = Some(1001);
+
+    let mut s = connected(&["SIZE 1000"], opts());
+    s.send_mail(&env).unwrap();
+    assert_eq!(take(&mut s), "");
+    let r = done(&mut s);
+    assert!(r.local);
+    assert_eq!(
+        (r.mail.code, r.mail.enhanced),
+        (552, Some(Enhanced(5, 3, 4)))
+    );
+    assert!(r.mail.text.contains("1000"));
+
+    env.params.size = Some(1000);
+    s.send_mail(&env).unwrap();
+    assert_eq!(take(&mut s), "MAIL FROM:<alice@example.org> SIZE=1000\r\n");
+
+    // SIZE without a limit: the parameter goes out, no local check.
+    let mut s = connected(&["SIZE"], opts());
+    env.params.size = Some(u64::MAX);
+    s.send_mail(&env).unwrap();
+    assert_eq!(
+        take(&mut s),
+        format!("MAIL FROM:<alice@example.org> SIZE={}\r\n", u64::MAX)
+    );
+
+    // No SIZE extension: no parameter.
+    let mut s = connected(&[], opts());
+    s.send_mail(&env).unwrap();
+    assert_eq!(take(&mut s), "MAIL FROM:<alice@example.org>\r\n");
+}
+
+#[test]
+fn eightbit_without_8bitmime() {
+    let mut env = envelope(&["a"]);
+    env.params.body = Some(BodyType::EightBitMime);
+    let mut s = connected(&[], opts());
+    s.send_mail(&env).unwrap();
+    assert_eq!(take(&mut s), "MAIL FROM:<alice@example.org>\r\n");
+
+    let mut o = opts();
+    o.refuse_8bit_without_8bitmime = true;
+    let mut s = connected(&[], o);
+    s.send_mail(&env).unwrap();
+    assert_eq!(take(&mut s), "");
+    assert_eq!(done(&mut s).mail, local::EIGHTBIT_NOT_SUPPORTED);
+
+    // 7BIT is the default and is never labelled.
+    env.params.body = Some(BodyType::SevenBit);
+    let mut s = connected(&["8BITMIME"], opts());
+    s.send_mail(&env).unwrap();
+    assert_eq!(take(&mut s), "MAIL FROM:<alice@example.org>\r\n");
+}
+
+#[test]
+fn null_sender_and_postmaster() {
+    let mut s = connected(&["PIPELINING"], opts());
+    let env = Envelope {
+        from: ReversePath::Null,
+        params: MailParams::default(),
+        rcpts: vec![Recipient {
+            path: ForwardPath::Postmaster,
+            params: RcptParams::default(),
+        }],
+    };
+    s.send_mail(&env).unwrap();
+    assert_eq!(
+        take(&mut s),
+        "MAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nDATA\r\n"
+    );
+}
+
+#[test]
+fn starttls_then_ehlo_again() {
+    let mut s = ClientSession::new(opts());
+    s.input(b"220 mx\r\n");
+    take(&mut s);
+    s.input(b"250-mx\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 STARTTLS\r\n");
+    assert_eq!(take(&mut s), "STARTTLS\r\n");
+    assert_eq!(events(&mut s), []);
+    s.input(b"220 2.0.0 Ready to start TLS\r\n");
+    assert_eq!(events(&mut s), [ClientEvent::StartTls]);
+    assert_eq!(s.send_mail(&envelope(&["a"])), Err(UsageError::NotIdle));
+    s.tls_established().unwrap();
+    assert!(s.is_tls());
+    // What was learnt in plaintext is forgotten (RFC 3207 4.2).
+    assert_eq!(s.capabilities(), &Default::default());
+    assert_eq!(take(&mut s), "EHLO relay.example\r\n");
+    s.input(b"250-mx\r\n250 PIPELINING\r\n");
+    assert_eq!(events(&mut s), [ClientEvent::Ready]);
+    assert!(s.capabilities().pipelining && !s.capabilities().chunking);
+    assert_eq!(s.tls_established(), Err(UsageError::NotExpected));
+}
+
+#[test]
+fn plaintext_after_starttls_220_is_refused() {
+    // Same read as the 220: an injected reply must not be taken as coming over TLS.
+    let mut s = ClientSession::new(opts());
+    s.input(b"220 mx\r\n250-mx\r\n250 STARTTLS\r\n");
+    take(&mut s);
+    s.input(b"220 Go\r\n250 injected\r\n");
+    assert_eq!(
+        events(&mut s),
+        [
+            ClientEvent::StartTls,
+            ClientEvent::ProtocolError(ProtocolError::PlaintextAfterStartTls),
+            ClientEvent::Closed(local::PROTOCOL_ERROR),
+        ]
+    );
+    // In a later read, before the handshake.
+    let mut s = ClientSession::new(opts());
+    s.input(b"220 mx\r\n250-mx\r\n250 STARTTLS\r\n220 Go\r\n");
+    events(&mut s);
+    s.input(b"2");
+    assert_eq!(
+        events(&mut s),
+        [
+            ClientEvent::ProtocolError(ProtocolError::PlaintextAfterStartTls),
+            ClientEvent::Closed(local::PROTOCOL_ERROR),
+        ]
+    );
+}
+
+#[test]
+fn starttls_refused_opportunistic_continues_required_fails() {
+    let mut s = ClientSession::new(opts());
+    s.input(b"220 mx\r\n250-mx\r\n250 STARTTLS\r\n454 4.7.0 TLS not available\r\n");
+    assert_eq!(take(&mut s), "EHLO relay.example\r\nSTARTTLS\r\n");
+    assert_eq!(events(&mut s), [ClientEvent::Ready]);
+    assert!(!s.is_tls());
+
+    let mut o = opts();
+    o.tls = TlsPolicy::Required;
+    let mut s = ClientSession::new(o);
+    s.input(b"220 mx\r\n250-mx\r\n250 STARTTLS\r\n454 4.7.0 TLS not available\r\n");
+    assert_eq!(take(&mut s), "EHLO relay.example\r\nSTARTTLS\r\nQUIT\r\n");
+    assert!(matches!(events(&mut s).as_slice(), [ClientEvent::Failed(r)] if r.code == 454));
+}
+
+#[test]
+fn tls_policies_when_starttls_is_not_offered() {
+    let mut o = opts();
+    o.tls = TlsPolicy::Required;
+    let mut s = ClientSession::new(o.clone());
+    s.input(b"220 mx\r\n250-mx\r\n250 PIPELINING\r\n");
+    assert_eq!(take(&mut s), "EHLO relay.example\r\nQUIT\r\n");
+    assert_eq!(
+        events(&mut s),
+        [ClientEvent::Failed(local::TLS_NOT_AVAILABLE)]
+    );
+
+    // Implicit TLS: nothing to upgrade, required is satisfied.
+    let mut s = ClientSession::new_tls(o);
+    s.input(b"220 mx\r\n250-mx\r\n250 STARTTLS\r\n");
+    assert_eq!(take(&mut s), "EHLO relay.example\r\n");
+    assert_eq!(events(&mut s), [ClientEvent::Ready]);
+
+    let s = connected(&["STARTTLS"], opts().no_tls());
+    assert!(!s.is_tls());
+}
+
+#[test]
+fn server_421_mid_transaction_ends_it_and_closes() {
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["a", "b", "c"])).unwrap();
+    take(&mut s);
+    s.input(b"250 Ok\r\n250 Ok\r\n421 4.3.2 Shutting down\r\n");
+    let ev = events(&mut s);
+    let [ClientEvent::TransactionDone(r), ClientEvent::Closed(c)] = ev.as_slice() else {
+        panic!("{ev:?}");
+    };
+    assert_eq!(c.code, 421);
+    assert_eq!(codes(r, 3), [421, 421, 421]);
+    assert_eq!(r.rcpts[0].code, 250);
+    assert!(s.is_closed());
+    assert_eq!(take(&mut s), "");
+    // Nothing more happens once closed.
+    s.input(b"250 Ok\r\n");
+    assert_eq!(events(&mut s), []);
+}
+
+#[test]
+fn unsolicited_421_while_idle_closes() {
+    let mut s = connected(&[], opts());
+    s.input(b"421 4.4.2 Idle timeout\r\n");
+    assert!(matches!(events(&mut s).as_slice(), [ClientEvent::Closed(r)] if r.code == 421));
+}
+
+#[test]
+fn abort_after_body_defers_everyone_still_open() {
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["a", "b"])).unwrap();
+    take(&mut s);
+    s.input(b"250 Ok\r\n250 Ok\r\n550 No\r\n354 Go\r\n");
+    events(&mut s);
+    s.send_body(BODY).unwrap();
+    s.abort(local::CONNECTION_LOST);
+    let ev = events(&mut s);
+    let [ClientEvent::TransactionDone(r), ClientEvent::Closed(c)] = ev.as_slice() else {
+        panic!("{ev:?}");
+    };
+    assert_eq!(c, &local::CONNECTION_LOST);
+    assert_eq!(codes(r, 2), [421, 550]);
+    assert_eq!(r.outcome(0), &local::CONNECTION_LOST);
+    assert_eq!(take(&mut s), "");
+    s.abort(local::CONNECTION_LOST);
+    assert_eq!(events(&mut s), []);
+}
+
+#[test]
+fn abort_before_any_reply() {
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["a"])).unwrap();
+    s.abort(local::CONNECTION_LOST);
+    match events(&mut s).as_slice() {
+        [ClientEvent::TransactionDone(r), ClientEvent::Closed(_)] => {
+            assert_eq!(r.mail, local::CONNECTION_LOST);
+            assert!(!r.delivered(0));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unexpected_and_malformed_replies_close() {
+    let mut s = connected(&[], opts());
+    s.input(b"250 Hello?\r\n");
+    assert_eq!(
+        events(&mut s),
+        [
+            ClientEvent::ProtocolError(ProtocolError::Unexpected),
+            ClientEvent::Closed(local::PROTOCOL_ERROR)
+        ]
+    );
+
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["a"])).unwrap();
+    s.input(b"250 Ok\r\nhello\r\n");
+    let ev = events(&mut s);
+    assert_eq!(
+        ev[0],
+        ClientEvent::ProtocolError(ProtocolError::Malformed(ReplyError::BadCode))
+    );
+    let ClientEvent::TransactionDone(r) = &ev[1] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(r.mail.code, 250);
+    assert_eq!(r.outcome(0), &local::PROTOCOL_ERROR);
+    assert_eq!(ev[2], ClientEvent::Closed(local::PROTOCOL_ERROR));
+
+    // A reply arriving while the session waits for the driver's body is out of turn.
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["a"])).unwrap();
+    s.input(b"250 Ok\r\n250 Ok\r\n354 Go\r\n250 Ok\r\n");
+    let ev = events(&mut s);
+    assert_eq!(ev[0], ClientEvent::NeedBody(BodyFormat::DotStuffed));
+    assert_eq!(ev[1], ClientEvent::ProtocolError(ProtocolError::Unexpected));
+}
+
+#[test]
+fn usage_errors_leave_the_session_as_it_was() {
+    let mut s = ClientSession::new(opts());
+    assert_eq!(s.send_mail(&envelope(&["a"])), Err(UsageError::NotIdle));
+    assert_eq!(s.quit(), Err(UsageError::NotIdle));
+    let mut s = connected(&["PIPELINING"], opts());
+    assert_eq!(s.send_mail(&envelope(&[])), Err(UsageError::NoRecipients));
+    assert_eq!(s.send_body(BODY), Err(UsageError::BodyNotExpected));
+    s.send_mail(&envelope(&["a"])).unwrap();
+    take(&mut s);
+    s.input(b"250 Ok\r\n250 Ok\r\n354 Go\r\n");
+    events(&mut s);
+    for bad in [&b"no terminator\r\n"[..], b"x.\r\n", b"\r\n.\r\n\r\n", b""] {
+        assert_eq!(s.send_body(bad), Err(UsageError::UnterminatedBody));
+    }
+    assert_eq!(take(&mut s), "");
+    s.send_body(b".\r\n").unwrap();
+    assert_eq!(take(&mut s), ".\r\n");
+}
+
+#[test]
+fn several_transactions_on_one_connection() {
+    let mut s = connected(ALL, opts());
+    for i in 0..3 {
+        s.send_mail(&envelope(&["a"])).unwrap();
+        assert!(take(&mut s).ends_with("DATA\r\n"));
+        s.input(b"250 Ok\r\n250 Ok\r\n354 Go\r\n");
+        assert_eq!(
+            events(&mut s),
+            [ClientEvent::NeedBody(BodyFormat::DotStuffed)]
+        );
+        s.send_body(BODY).unwrap();
+        take(&mut s);
+        s.input(format!("250 Ok: queued as {i}\r\n").as_bytes());
+        let r = done(&mut s);
+        assert_eq!(r.outcome(0).text, format!("Ok: queued as {i}"));
+    }
+}
+
+#[test]
+fn output_can_be_taken_in_pieces() {
+    let mut s = connected(ALL, opts());
+    s.send_mail(&envelope(&["a"])).unwrap();
+    let all = s.output().to_vec();
+    s.consume_output(5);
+    assert_eq!(s.output(), &all[5..]);
+    s.consume_output(usize::MAX);
+    assert_eq!(s.output(), b"");
+}
