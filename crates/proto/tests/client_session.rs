@@ -820,3 +820,85 @@ fn output_can_be_taken_in_pieces() {
     s.consume_output(usize::MAX);
     assert_eq!(s.output(), b"");
 }
+
+/// A scripted driver: feeds each round of server bytes in the given pieces and reacts to
+/// events as a delivery worker would. Returns everything written and every event seen.
+fn run_script(
+    ehlo: &str,
+    rounds: &[&[u8]],
+    cuts: &[usize],
+    messages: usize,
+) -> (String, Vec<ClientEvent>) {
+    let mut s = ClientSession::new(opts());
+    let mut written = String::new();
+    let mut seen = Vec::new();
+    let mut left = messages;
+    let mut greeting = b"220 mx\r\n".to_vec();
+    greeting.extend_from_slice(ehlo.as_bytes());
+    let mut all_rounds: Vec<&[u8]> = vec![&greeting];
+    all_rounds.extend_from_slice(rounds);
+    let mut cut = cuts.iter().copied();
+    for round in all_rounds {
+        let mut at = 0;
+        while at < round.len() {
+            let step = cut.next().map_or(round.len(), |c| 1 + c % round.len());
+            let end = (at + step).min(round.len());
+            s.input(&round[at..end]);
+            at = end;
+            while let Some(ev) = s.poll_event() {
+                match &ev {
+                    ClientEvent::Ready | ClientEvent::TransactionDone(_) if left > 0 => {
+                        left -= 1;
+                        s.send_mail(&envelope(&["a", "b"])).unwrap();
+                    }
+                    ClientEvent::Ready | ClientEvent::TransactionDone(_) => s.quit().unwrap(),
+                    ClientEvent::NeedBody(BodyFormat::DotStuffed) => s.send_body(BODY).unwrap(),
+                    ClientEvent::NeedBody(BodyFormat::Raw) => s.send_body(b"raw").unwrap(),
+                    _ => {}
+                }
+                seen.push(ev);
+            }
+            written.push_str(&take(&mut s));
+        }
+    }
+    (written, seen)
+}
+
+/// Two transactions (one recipient of two refused each time) then QUIT, for each way the
+/// body can travel; rounds end where the driver must act before the server can answer.
+fn scripts() -> Vec<(&'static str, Vec<&'static [u8]>)> {
+    let data: &[u8] = b"250 Ok\r\n250 Ok\r\n550 No\r\n354 Go\r\n";
+    let bdat: &[u8] = b"250 Ok\r\n250 Ok\r\n550 No\r\n";
+    let fin: &[u8] = b"250 2.0.0 Ok: queued\r\n";
+    let bye: &[u8] = b"221 2.0.0 Bye\r\n";
+    vec![
+        (
+            "250-mx\r\n250 PIPELINING\r\n",
+            vec![data, fin, data, fin, bye],
+        ),
+        ("250 mx\r\n", vec![data, fin, data, fin, bye]),
+        (
+            "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+            vec![bdat, fin, bdat, fin, bye],
+        ),
+    ]
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_split_of_server_bytes_gives_the_same_session(
+        which in 0usize..3,
+        cuts in proptest::collection::vec(proptest::prelude::any::<usize>(), 0..40),
+    ) {
+        let (ehlo, rounds) = &scripts()[which];
+        let whole = run_script(ehlo, rounds, &[], 2);
+        let split = run_script(ehlo, rounds, &cuts, 2);
+        proptest::prop_assert_eq!(&split, &whole);
+        // And the unsplit run is the session we mean: two transactions, then a clean close.
+        let done = whole.1.iter().filter(|e| matches!(e, ClientEvent::TransactionDone(_))).count();
+        proptest::prop_assert_eq!(done, 2);
+        proptest::prop_assert!(whole.0.starts_with("EHLO relay.example\r\nMAIL FROM:"));
+        proptest::prop_assert!(whole.0.ends_with("QUIT\r\n"));
+        proptest::prop_assert!(matches!(whole.1.last(), Some(ClientEvent::Closed(r)) if r.code == 221));
+    }
+}
