@@ -97,33 +97,8 @@ pub use reply_parser::{ReplyError, ReplyParser, MAX_LINE, MAX_REPLY};
 pub use session::ClientSession;
 pub use transaction::{BodyFormat, TransactionResult};
 
-use crate::address::{ForwardPath, ReversePath};
-use crate::params::{MailParams, RcptParams};
+pub use crate::envelope::{Envelope, Recipient};
 use crate::reply::Reply;
-
-// NOTE for the merge: main now has `crate::envelope::{Envelope, Recipient}` with exactly
-// these fields. Once this branch sits on top of it, replace the two definitions below with
-// `pub use crate::envelope::{Envelope, Recipient};`.
-
-/// One recipient with its RCPT parameters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Recipient {
-    /// The forward-path.
-    pub path: ForwardPath,
-    /// NOTIFY, ORCPT.
-    pub params: RcptParams,
-}
-
-/// The SMTP envelope of a message.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Envelope {
-    /// The reverse-path of MAIL FROM.
-    pub from: ReversePath,
-    /// MAIL parameters (SIZE, BODY, SMTPUTF8, RET, ENVID, AUTH=).
-    pub params: MailParams,
-    /// The recipients, in order.
-    pub rcpts: Vec<Recipient>,
-}
 
 /// Whether to use STARTTLS (RFC 3207).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
