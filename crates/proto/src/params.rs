@@ -2,6 +2,12 @@
 //!
 //! SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531), RET, ENVID, NOTIFY and
 //! ORCPT (RFC 3461) and AUTH= (RFC 4954). Values given in xtext are stored decoded.
+//!
+//! [`MailParams::parse`] and [`RcptParams::parse`] read the text after the path. A keyword
+//! that belongs to the other command is as unknown as one nobody defined (555); a known
+//! keyword with a bad or repeated value is a 501 whose text names the rule.
+
+use crate::command::CommandError;
 
 /// `BODY=` of MAIL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -70,4 +76,210 @@ pub struct RcptParams {
     pub notify: Option<Notify>,
     /// `ORCPT=`.
     pub orcpt: Option<Orcpt>,
+}
+
+/// The longest ENVID value, in characters of its xtext form (RFC 3461 4.4).
+pub const MAX_ENVID: usize = 100;
+/// The longest ORCPT value, in characters of its xtext form (RFC 3461 4.2).
+pub const MAX_ORCPT: usize = 500;
+
+// The 501 texts, one per way a parameter can be wrong, so a client (and a test) sees exactly
+// which rule it broke.
+const BAD_SYNTAX: &str = "Bad parameter syntax, expected KEYWORD[=VALUE]";
+const BAD_SIZE: &str = "SIZE requires a decimal number of octets";
+const BAD_BODY: &str = "BODY must be 7BIT, 8BITMIME or BINARYMIME";
+const BAD_SMTPUTF8: &str = "SMTPUTF8 takes no value";
+const BAD_RET: &str = "RET must be FULL or HDRS";
+const BAD_ENVID: &str = "ENVID must be xtext of at most 100 characters";
+const BAD_AUTH: &str = "AUTH must be xtext or <>";
+const BAD_NOTIFY: &str = "NOTIFY must be NEVER or a list of SUCCESS, FAILURE, DELAY";
+const NOTIFY_NEVER_WITH_OTHERS: &str = "NOTIFY=NEVER cannot be combined with other values";
+const BAD_ORCPT: &str = "ORCPT must be addr-type;xtext of at most 500 characters";
+const DUP_SIZE: &str = "Duplicate SIZE parameter";
+const DUP_BODY: &str = "Duplicate BODY parameter";
+const DUP_SMTPUTF8: &str = "Duplicate SMTPUTF8 parameter";
+const DUP_RET: &str = "Duplicate RET parameter";
+const DUP_ENVID: &str = "Duplicate ENVID parameter";
+const DUP_AUTH: &str = "Duplicate AUTH parameter";
+const DUP_NOTIFY: &str = "Duplicate NOTIFY parameter";
+const DUP_ORCPT: &str = "Duplicate ORCPT parameter";
+
+impl MailParams {
+    /// Parses the parameters after `MAIL FROM:<path>`: space-separated `KEYWORD[=VALUE]`,
+    /// keywords and the BODY/RET values case-insensitive. `input` may start with spaces.
+    pub fn parse(input: &[u8]) -> Result<MailParams, CommandError> {
+        let mut p = MailParams::default();
+        for param in Params(input) {
+            let (key, value) = param?;
+            if key.eq_ignore_ascii_case(b"SIZE") {
+                once(p.size.is_none(), DUP_SIZE)?;
+                p.size = Some(value.and_then(parse_u64).ok_or(BadParameter(BAD_SIZE))?);
+            } else if key.eq_ignore_ascii_case(b"BODY") {
+                once(p.body.is_none(), DUP_BODY)?;
+                p.body = Some(match value {
+                    Some(v) if v.eq_ignore_ascii_case(b"7BIT") => BodyType::SevenBit,
+                    Some(v) if v.eq_ignore_ascii_case(b"8BITMIME") => BodyType::EightBitMime,
+                    Some(v) if v.eq_ignore_ascii_case(b"BINARYMIME") => BodyType::BinaryMime,
+                    _ => return Err(BadParameter(BAD_BODY)),
+                });
+            } else if key.eq_ignore_ascii_case(b"SMTPUTF8") {
+                once(!p.smtputf8, DUP_SMTPUTF8)?;
+                if value.is_some() {
+                    return Err(BadParameter(BAD_SMTPUTF8));
+                }
+                p.smtputf8 = true;
+            } else if key.eq_ignore_ascii_case(b"RET") {
+                once(p.ret.is_none(), DUP_RET)?;
+                p.ret = Some(match value {
+                    Some(v) if v.eq_ignore_ascii_case(b"FULL") => Ret::Full,
+                    Some(v) if v.eq_ignore_ascii_case(b"HDRS") => Ret::Hdrs,
+                    _ => return Err(BadParameter(BAD_RET)),
+                });
+            } else if key.eq_ignore_ascii_case(b"ENVID") {
+                once(p.envid.is_none(), DUP_ENVID)?;
+                let v = value
+                    .filter(|v| !v.is_empty() && v.len() <= MAX_ENVID)
+                    .and_then(decode_xtext);
+                p.envid = Some(v.ok_or(BadParameter(BAD_ENVID))?);
+            } else if key.eq_ignore_ascii_case(b"AUTH") {
+                once(p.auth.is_none(), DUP_AUTH)?;
+                let v = match value {
+                    Some(b"<>") => Some("<>".to_owned()),
+                    Some(v) if !v.is_empty() => decode_xtext(v),
+                    _ => None,
+                };
+                p.auth = Some(v.ok_or(BadParameter(BAD_AUTH))?);
+            } else {
+                return Err(CommandError::UnknownParameter);
+            }
+        }
+        Ok(p)
+    }
+}
+
+impl RcptParams {
+    /// Parses the parameters after `RCPT TO:<path>`: space-separated `KEYWORD[=VALUE]`,
+    /// keywords and NOTIFY values case-insensitive. `input` may start with spaces.
+    pub fn parse(input: &[u8]) -> Result<RcptParams, CommandError> {
+        let mut p = RcptParams::default();
+        for param in Params(input) {
+            let (key, value) = param?;
+            if key.eq_ignore_ascii_case(b"NOTIFY") {
+                once(p.notify.is_none(), DUP_NOTIFY)?;
+                p.notify = Some(parse_notify(value.ok_or(BadParameter(BAD_NOTIFY))?)?);
+            } else if key.eq_ignore_ascii_case(b"ORCPT") {
+                once(p.orcpt.is_none(), DUP_ORCPT)?;
+                let v = value.filter(|v| v.len() <= MAX_ORCPT).and_then(parse_orcpt);
+                p.orcpt = Some(v.ok_or(BadParameter(BAD_ORCPT))?);
+            } else {
+                return Err(CommandError::UnknownParameter);
+            }
+        }
+        Ok(p)
+    }
+}
+
+use CommandError::BadParameter;
+
+fn once(first: bool, dup: &'static str) -> Result<(), CommandError> {
+    if first {
+        Ok(())
+    } else {
+        Err(BadParameter(dup))
+    }
+}
+
+/// Iterates `KEYWORD[=VALUE]` tokens separated by one or more spaces.
+struct Params<'a>(&'a [u8]);
+
+impl<'a> Iterator for Params<'a> {
+    type Item = Result<(&'a [u8], Option<&'a [u8]>), CommandError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.0.iter().position(|&c| c != b' ')?;
+        let rest = &self.0[start..];
+        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+        let token = &rest[..end];
+        self.0 = &rest[end..];
+        let (key, value) = match memchr::memchr(b'=', token) {
+            Some(eq) => (&token[..eq], Some(&token[eq + 1..])),
+            None => (token, None),
+        };
+        // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-"); esmtp-value is any
+        // printable but "=" (and UTF-8 under RFC 6531): controls are refused here, the
+        // value's own rule is checked by its keyword.
+        let key_ok = key.first().is_some_and(u8::is_ascii_alphanumeric)
+            && key.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-');
+        let value_ok = value.map_or(true, |v| {
+            v.iter().all(|&c| c > b' ' && c != 0x7f && c != b'=')
+        });
+        if key_ok && value_ok {
+            Some(Ok((key, value)))
+        } else {
+            Some(Err(BadParameter(BAD_SYNTAX)))
+        }
+    }
+}
+
+/// An unsigned decimal that fits a u64: no sign, no spaces, at least one digit.
+pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &c| {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })
+}
+
+/// xtext, skipping the decoder's copy loop when there is nothing to decode.
+fn decode_xtext(v: &[u8]) -> Option<String> {
+    if v.iter()
+        .all(|&c| (b'!'..=b'~').contains(&c) && c != b'+' && c != b'=')
+    {
+        // All xchar: the value is its own decoding, and ASCII.
+        return std::str::from_utf8(v).ok().map(str::to_owned);
+    }
+    crate::xtext::decode(v)
+}
+
+fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
+    if v.eq_ignore_ascii_case(b"NEVER") {
+        return Ok(Notify {
+            never: true,
+            ..Notify::default()
+        });
+    }
+    let mut n = Notify::default();
+    for item in v.split(|&c| c == b',') {
+        if item.eq_ignore_ascii_case(b"SUCCESS") {
+            n.success = true;
+        } else if item.eq_ignore_ascii_case(b"FAILURE") {
+            n.failure = true;
+        } else if item.eq_ignore_ascii_case(b"DELAY") {
+            n.delay = true;
+        } else if item.eq_ignore_ascii_case(b"NEVER") {
+            return Err(BadParameter(NOTIFY_NEVER_WITH_OTHERS));
+        } else {
+            return Err(BadParameter(BAD_NOTIFY));
+        }
+    }
+    Ok(n)
+}
+
+/// `addr-type ";" xtext`; addr-type is an atom (RFC 3461 4.2), e.g. `rfc822`.
+fn parse_orcpt(v: &[u8]) -> Option<Orcpt> {
+    let semi = memchr::memchr(b';', v)?;
+    let (ty, addr) = (&v[..semi], &v[semi + 1..]);
+    let atom = |c: &u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(c);
+    if ty.is_empty() || !ty.iter().all(atom) || addr.is_empty() {
+        return None;
+    }
+    Some(Orcpt {
+        addr_type: std::str::from_utf8(ty).ok()?.to_owned(),
+        addr: decode_xtext(addr)?,
+    })
 }
