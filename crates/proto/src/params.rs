@@ -283,3 +283,103 @@ fn parse_orcpt(v: &[u8]) -> Option<Orcpt> {
         addr: decode_xtext(addr)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The command table covers the errors with their reply bytes; these pin the parameter
+    // parsers on their own, including the space handling the command parser relies on.
+    #[test]
+    fn mail_table() {
+        let cases: &[(&[u8], Result<MailParams, CommandError>)] = &[
+            (b"", Ok(MailParams::default())),
+            (b"   ", Ok(MailParams::default())),
+            (
+                b" SIZE=100 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=abc+2Bd AUTH=x+2By",
+                Ok(MailParams {
+                    size: Some(100),
+                    body: Some(BodyType::EightBitMime),
+                    smtputf8: true,
+                    ret: Some(Ret::Hdrs),
+                    envid: Some("abc+d".into()),
+                    auth: Some("x+y".into()),
+                }),
+            ),
+            (b" ENVID=\xc3\xa9", Err(BadParameter(BAD_ENVID))),
+            (b" SIZE=1\t", Err(BadParameter(BAD_SYNTAX))),
+            (b" SIZE=1\x01", Err(BadParameter(BAD_SYNTAX))),
+            (b" -SIZE=1", Err(BadParameter(BAD_SYNTAX))),
+            (b" ORCPT=rfc822;a", Err(CommandError::UnknownParameter)),
+        ];
+        for (input, want) in cases {
+            let shown = String::from_utf8_lossy(input);
+            assert_eq!(&MailParams::parse(input), want, "{shown}");
+        }
+        let envid = format!(" ENVID={}", "e".repeat(MAX_ENVID));
+        assert!(MailParams::parse(envid.as_bytes()).is_ok());
+        let envid = format!(" ENVID={}", "e".repeat(MAX_ENVID + 1));
+        assert_eq!(
+            MailParams::parse(envid.as_bytes()),
+            Err(BadParameter(BAD_ENVID))
+        );
+    }
+
+    #[test]
+    fn rcpt_table() {
+        let all = Notify {
+            success: true,
+            failure: true,
+            delay: true,
+            never: false,
+        };
+        let cases: &[(&[u8], Result<RcptParams, CommandError>)] = &[
+            (b"", Ok(RcptParams::default())),
+            (
+                b" notify=DELAY,FAILURE,SUCCESS orcpt=UTF-8;a+40b",
+                Ok(RcptParams {
+                    notify: Some(all),
+                    orcpt: Some(Orcpt {
+                        addr_type: "UTF-8".into(),
+                        addr: "a@b".into(),
+                    }),
+                }),
+            ),
+            (
+                b" NOTIFY=NEVER,NEVER",
+                Err(BadParameter(NOTIFY_NEVER_WITH_OTHERS)),
+            ),
+            (b" NOTIFY=,", Err(BadParameter(BAD_NOTIFY))),
+            (b" ORCPT=rf c822;a", Err(BadParameter(BAD_ORCPT))),
+            (b" ORCPT=r(x;a", Err(BadParameter(BAD_ORCPT))),
+            (b" SMTPUTF8", Err(CommandError::UnknownParameter)),
+        ];
+        for (input, want) in cases {
+            let shown = String::from_utf8_lossy(input);
+            assert_eq!(&RcptParams::parse(input), want, "{shown}");
+        }
+        let orcpt = format!(" ORCPT=rfc822;{}", "o".repeat(MAX_ORCPT - 7));
+        assert!(RcptParams::parse(orcpt.as_bytes()).is_ok());
+        let orcpt = format!(" ORCPT=rfc822;{}", "o".repeat(MAX_ORCPT - 6));
+        assert_eq!(
+            RcptParams::parse(orcpt.as_bytes()),
+            Err(BadParameter(BAD_ORCPT))
+        );
+    }
+
+    #[test]
+    fn u64_digits() {
+        let cases: &[(&[u8], Option<u64>)] = &[
+            (b"0", Some(0)),
+            (b"007", Some(7)),
+            (b"18446744073709551615", Some(u64::MAX)),
+            (b"18446744073709551616", None),
+            (b"", None),
+            (b"-1", None),
+            (b"1 ", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_u64(input), *want, "{:?}", input);
+        }
+    }
+}
