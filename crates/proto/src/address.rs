@@ -167,6 +167,7 @@ impl FromStr for Mailbox {
 
 /// Parses a reverse-path (`<>` or `<mailbox>`, with an optional source route) at the start
 /// of `input` and returns it with the bytes after the closing `>`.
+#[inline(always)]
 pub fn parse_reverse_path(input: &[u8]) -> Result<(ReversePath, &[u8]), PathError> {
     if input.starts_with(b"<>") {
         return Ok((ReversePath::Null, &input[2..]));
@@ -180,6 +181,7 @@ pub fn parse_reverse_path(input: &[u8]) -> Result<(ReversePath, &[u8]), PathErro
 /// Parses a forward-path (`<mailbox>` or the bare `<Postmaster>`, with an optional source
 /// route before a mailbox) at the start of `input` and returns it with the bytes after the
 /// closing `>`. `<>` is not a forward-path.
+#[inline(always)]
 pub fn parse_forward_path(input: &[u8]) -> Result<(ForwardPath, &[u8]), PathError> {
     match parse_path(input, true)? {
         (Some(m), rest) => Ok((ForwardPath::Mailbox(m), rest)),
@@ -263,12 +265,13 @@ const fn classes() -> [u8; 256] {
     t
 }
 
-#[inline]
+#[inline(always)]
 fn is(c: u8, class: u8) -> bool {
     CLASS[usize::from(c)] & class != 0
 }
 
 /// `<` [source-route `:`] mailbox `>`; `None` is the bare Postmaster (only when `forward`).
+#[inline(always)]
 fn parse_path(s: &[u8], forward: bool) -> Result<(Option<Mailbox>, &[u8]), PathError> {
     if s.first() != Some(&b'<') {
         return Err(PathError);
@@ -308,6 +311,7 @@ fn parse_path(s: &[u8], forward: bool) -> Result<(Option<Mailbox>, &[u8]), PathE
 }
 
 /// Scans `local@domain` from `i`; returns the index of `@` and the index after the domain.
+#[inline(always)]
 fn mailbox_end(s: &[u8], i: usize) -> Result<(usize, usize), PathError> {
     let at = if s.get(i) == Some(&b'"') {
         quoted_end(s, i)?
@@ -330,6 +334,7 @@ fn mailbox_end(s: &[u8], i: usize) -> Result<(usize, usize), PathError> {
 }
 
 /// `Atom *("." Atom)` from `i`; returns the index after it.
+#[inline(always)]
 fn dot_string_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
     loop {
         let start = i;
@@ -363,6 +368,7 @@ fn quoted_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
 }
 
 /// `sub-domain *("." sub-domain)` from `i`; returns the index after it.
+#[inline(always)]
 fn domain_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
     loop {
         match s.get(i) {

@@ -107,50 +107,57 @@ const DUP_ORCPT: &str = "Duplicate ORCPT parameter";
 impl MailParams {
     /// Parses the parameters after `MAIL FROM:<path>`: space-separated `KEYWORD[=VALUE]`,
     /// keywords and the BODY/RET values case-insensitive. `input` may start with spaces.
+    #[inline(always)]
     pub fn parse(input: &[u8]) -> Result<MailParams, CommandError> {
         let mut p = MailParams::default();
         for param in Params(input) {
             let (key, value) = param?;
-            if key.eq_ignore_ascii_case(b"SIZE") {
-                once(p.size.is_none(), DUP_SIZE)?;
-                p.size = Some(value.and_then(parse_u64).ok_or(BadParameter(BAD_SIZE))?);
-            } else if key.eq_ignore_ascii_case(b"BODY") {
-                once(p.body.is_none(), DUP_BODY)?;
-                p.body = Some(match value {
-                    Some(v) if v.eq_ignore_ascii_case(b"7BIT") => BodyType::SevenBit,
-                    Some(v) if v.eq_ignore_ascii_case(b"8BITMIME") => BodyType::EightBitMime,
-                    Some(v) if v.eq_ignore_ascii_case(b"BINARYMIME") => BodyType::BinaryMime,
-                    _ => return Err(BadParameter(BAD_BODY)),
-                });
-            } else if key.eq_ignore_ascii_case(b"SMTPUTF8") {
-                once(!p.smtputf8, DUP_SMTPUTF8)?;
-                if value.is_some() {
-                    return Err(BadParameter(BAD_SMTPUTF8));
+            match keyword(key) {
+                Keyword::Size => {
+                    once(p.size.is_none(), DUP_SIZE)?;
+                    p.size = Some(value.and_then(parse_u64).ok_or(BadParameter(BAD_SIZE))?);
                 }
-                p.smtputf8 = true;
-            } else if key.eq_ignore_ascii_case(b"RET") {
-                once(p.ret.is_none(), DUP_RET)?;
-                p.ret = Some(match value {
-                    Some(v) if v.eq_ignore_ascii_case(b"FULL") => Ret::Full,
-                    Some(v) if v.eq_ignore_ascii_case(b"HDRS") => Ret::Hdrs,
-                    _ => return Err(BadParameter(BAD_RET)),
-                });
-            } else if key.eq_ignore_ascii_case(b"ENVID") {
-                once(p.envid.is_none(), DUP_ENVID)?;
-                let v = value
-                    .filter(|v| !v.is_empty() && v.len() <= MAX_ENVID)
-                    .and_then(decode_xtext);
-                p.envid = Some(v.ok_or(BadParameter(BAD_ENVID))?);
-            } else if key.eq_ignore_ascii_case(b"AUTH") {
-                once(p.auth.is_none(), DUP_AUTH)?;
-                let v = match value {
-                    Some(b"<>") => Some("<>".to_owned()),
-                    Some(v) if !v.is_empty() => decode_xtext(v),
-                    _ => None,
-                };
-                p.auth = Some(v.ok_or(BadParameter(BAD_AUTH))?);
-            } else {
-                return Err(CommandError::UnknownParameter);
+                Keyword::Body => {
+                    once(p.body.is_none(), DUP_BODY)?;
+                    p.body = Some(match value {
+                        Some(v) if v.eq_ignore_ascii_case(b"8BITMIME") => BodyType::EightBitMime,
+                        Some(v) if v.eq_ignore_ascii_case(b"7BIT") => BodyType::SevenBit,
+                        Some(v) if v.eq_ignore_ascii_case(b"BINARYMIME") => BodyType::BinaryMime,
+                        _ => return Err(BadParameter(BAD_BODY)),
+                    });
+                }
+                Keyword::SmtpUtf8 => {
+                    once(!p.smtputf8, DUP_SMTPUTF8)?;
+                    if value.is_some() {
+                        return Err(BadParameter(BAD_SMTPUTF8));
+                    }
+                    p.smtputf8 = true;
+                }
+                Keyword::Ret => {
+                    once(p.ret.is_none(), DUP_RET)?;
+                    p.ret = Some(match value {
+                        Some(v) if v.eq_ignore_ascii_case(b"FULL") => Ret::Full,
+                        Some(v) if v.eq_ignore_ascii_case(b"HDRS") => Ret::Hdrs,
+                        _ => return Err(BadParameter(BAD_RET)),
+                    });
+                }
+                Keyword::Envid => {
+                    once(p.envid.is_none(), DUP_ENVID)?;
+                    let v = value
+                        .filter(|v| !v.is_empty() && v.len() <= MAX_ENVID)
+                        .and_then(decode_xtext);
+                    p.envid = Some(v.ok_or(BadParameter(BAD_ENVID))?);
+                }
+                Keyword::Auth => {
+                    once(p.auth.is_none(), DUP_AUTH)?;
+                    let v = match value {
+                        Some(b"<>") => Some("<>".to_owned()),
+                        Some(v) if !v.is_empty() => decode_xtext(v),
+                        _ => None,
+                    };
+                    p.auth = Some(v.ok_or(BadParameter(BAD_AUTH))?);
+                }
+                _ => return Err(CommandError::UnknownParameter),
             }
         }
         Ok(p)
@@ -160,19 +167,22 @@ impl MailParams {
 impl RcptParams {
     /// Parses the parameters after `RCPT TO:<path>`: space-separated `KEYWORD[=VALUE]`,
     /// keywords and NOTIFY values case-insensitive. `input` may start with spaces.
+    #[inline(always)]
     pub fn parse(input: &[u8]) -> Result<RcptParams, CommandError> {
         let mut p = RcptParams::default();
         for param in Params(input) {
             let (key, value) = param?;
-            if key.eq_ignore_ascii_case(b"NOTIFY") {
-                once(p.notify.is_none(), DUP_NOTIFY)?;
-                p.notify = Some(parse_notify(value.ok_or(BadParameter(BAD_NOTIFY))?)?);
-            } else if key.eq_ignore_ascii_case(b"ORCPT") {
-                once(p.orcpt.is_none(), DUP_ORCPT)?;
-                let v = value.filter(|v| v.len() <= MAX_ORCPT).and_then(parse_orcpt);
-                p.orcpt = Some(v.ok_or(BadParameter(BAD_ORCPT))?);
-            } else {
-                return Err(CommandError::UnknownParameter);
+            match keyword(key) {
+                Keyword::Notify => {
+                    once(p.notify.is_none(), DUP_NOTIFY)?;
+                    p.notify = Some(parse_notify(value.ok_or(BadParameter(BAD_NOTIFY))?)?);
+                }
+                Keyword::Orcpt => {
+                    once(p.orcpt.is_none(), DUP_ORCPT)?;
+                    let v = value.filter(|v| v.len() <= MAX_ORCPT).and_then(parse_orcpt);
+                    p.orcpt = Some(v.ok_or(BadParameter(BAD_ORCPT))?);
+                }
+                _ => return Err(CommandError::UnknownParameter),
             }
         }
         Ok(p)
@@ -189,35 +199,143 @@ fn once(first: bool, dup: &'static str) -> Result<(), CommandError> {
     }
 }
 
-/// Iterates `KEYWORD[=VALUE]` tokens separated by one or more spaces.
+/// The keywords tern knows, whichever command they belong to; each command refuses the
+/// others' as unknown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keyword {
+    Size,
+    Body,
+    SmtpUtf8,
+    Ret,
+    Envid,
+    Auth,
+    Notify,
+    Orcpt,
+    Other,
+}
+
+/// Dispatch on length first, so each keyword costs one case-insensitive comparison.
+fn keyword(k: &[u8]) -> Keyword {
+    let (word, kw): (&[u8], Keyword) = match k.len() {
+        3 => (b"RET", Keyword::Ret),
+        4 => match k[0] | 0x20 {
+            b's' => (b"SIZE", Keyword::Size),
+            b'b' => (b"BODY", Keyword::Body),
+            _ => (b"AUTH", Keyword::Auth),
+        },
+        5 => match k[0] | 0x20 {
+            b'e' => (b"ENVID", Keyword::Envid),
+            _ => (b"ORCPT", Keyword::Orcpt),
+        },
+        6 => (b"NOTIFY", Keyword::Notify),
+        8 => (b"SMTPUTF8", Keyword::SmtpUtf8),
+        _ => return Keyword::Other,
+    };
+    if k.eq_ignore_ascii_case(word) {
+        kw
+    } else {
+        Keyword::Other
+    }
+}
+
+// Byte classes for the parameter grammar, one table lookup per byte on the hot path.
+const KEY: u8 = 1; // esmtp-keyword: ALPHA / DIGIT / "-"
+const VALUE: u8 = 2; // esmtp-value: %d33-60 / %d62-126, + UTF-8 (RFC 6531)
+const XCHAR: u8 = 4; // xtext's xchar: "!".."~" but "+" and "="
+const ATOM: u8 = 8; // atext, for ORCPT's addr-type
+
+static CLASS: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut f = 0;
+        if c.is_ascii_alphanumeric() || c == b'-' {
+            f |= KEY;
+        }
+        if (c >= 33 && c <= 126 && c != b'=') || c >= 0x80 {
+            f |= VALUE;
+        }
+        if c >= 33 && c <= 126 && c != b'+' && c != b'=' {
+            f |= XCHAR;
+        }
+        if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'/'
+                    | b'='
+                    | b'?'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'{'
+                    | b'|'
+                    | b'}'
+                    | b'~'
+            )
+        {
+            f |= ATOM;
+        }
+        t[i] = f;
+        i += 1;
+    }
+    t
+}
+
+#[inline(always)]
+fn is(c: u8, class: u8) -> bool {
+    CLASS[usize::from(c)] & class != 0
+}
+
+/// Iterates `KEYWORD[=VALUE]` tokens separated by one or more spaces, in one pass per
+/// token. A keyword must start with a letter or digit; a value may hold any printable but
+/// `=` (and UTF-8); each value's own rule is checked by its keyword.
 struct Params<'a>(&'a [u8]);
 
 impl<'a> Iterator for Params<'a> {
     type Item = Result<(&'a [u8], Option<&'a [u8]>), CommandError>;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        let start = self.0.iter().position(|&c| c != b' ')?;
-        let rest = &self.0[start..];
-        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
-        let token = &rest[..end];
-        self.0 = &rest[end..];
-        let (key, value) = match memchr::memchr(b'=', token) {
-            Some(eq) => (&token[..eq], Some(&token[eq + 1..])),
-            None => (token, None),
-        };
-        // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-"); esmtp-value is any
-        // printable but "=" (and UTF-8 under RFC 6531): controls are refused here, the
-        // value's own rule is checked by its keyword.
-        let key_ok = key.first().is_some_and(u8::is_ascii_alphanumeric)
-            && key.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-');
-        let value_ok = value.map_or(true, |v| {
-            v.iter().all(|&c| c > b' ' && c != 0x7f && c != b'=')
-        });
-        if key_ok && value_ok {
-            Some(Ok((key, value)))
-        } else {
-            Some(Err(BadParameter(BAD_SYNTAX)))
+        let s = self.0;
+        let mut i = 0;
+        while i < s.len() && s[i] == b' ' {
+            i += 1;
         }
+        if i == s.len() {
+            return None;
+        }
+        let k = i;
+        while i < s.len() && is(s[i], KEY) {
+            i += 1;
+        }
+        let key = &s[k..i];
+        let value = if i < s.len() && s[i] == b'=' {
+            i += 1;
+            let v = i;
+            while i < s.len() && is(s[i], VALUE) {
+                i += 1;
+            }
+            Some(&s[v..i])
+        } else {
+            None
+        };
+        if key.first().map_or(true, |&c| c == b'-') || (i < s.len() && s[i] != b' ') {
+            self.0 = &[];
+            return Some(Err(BadParameter(BAD_SYNTAX)));
+        }
+        self.0 = &s[i..];
+        Some(Ok((key, value)))
     }
 }
 
@@ -237,9 +355,7 @@ pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
 
 /// xtext, skipping the decoder's copy loop when there is nothing to decode.
 fn decode_xtext(v: &[u8]) -> Option<String> {
-    if v.iter()
-        .all(|&c| (b'!'..=b'~').contains(&c) && c != b'+' && c != b'=')
-    {
+    if v.iter().all(|&c| is(c, XCHAR)) {
         // All xchar: the value is its own decoding, and ASCII.
         return std::str::from_utf8(v).ok().map(str::to_owned);
     }
@@ -255,27 +371,25 @@ fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
     }
     let mut n = Notify::default();
     for item in v.split(|&c| c == b',') {
-        if item.eq_ignore_ascii_case(b"SUCCESS") {
-            n.success = true;
-        } else if item.eq_ignore_ascii_case(b"FAILURE") {
-            n.failure = true;
-        } else if item.eq_ignore_ascii_case(b"DELAY") {
-            n.delay = true;
-        } else if item.eq_ignore_ascii_case(b"NEVER") {
-            return Err(BadParameter(NOTIFY_NEVER_WITH_OTHERS));
-        } else {
-            return Err(BadParameter(BAD_NOTIFY));
-        }
+        let flag = match item.len() {
+            7 if item.eq_ignore_ascii_case(b"SUCCESS") => &mut n.success,
+            7 if item.eq_ignore_ascii_case(b"FAILURE") => &mut n.failure,
+            5 if item.eq_ignore_ascii_case(b"DELAY") => &mut n.delay,
+            5 if item.eq_ignore_ascii_case(b"NEVER") => {
+                return Err(BadParameter(NOTIFY_NEVER_WITH_OTHERS))
+            }
+            _ => return Err(BadParameter(BAD_NOTIFY)),
+        };
+        *flag = true;
     }
     Ok(n)
 }
 
 /// `addr-type ";" xtext`; addr-type is an atom (RFC 3461 4.2), e.g. `rfc822`.
 fn parse_orcpt(v: &[u8]) -> Option<Orcpt> {
-    let semi = memchr::memchr(b';', v)?;
+    let semi = v.iter().position(|&c| !is(c, ATOM))?;
     let (ty, addr) = (&v[..semi], &v[semi + 1..]);
-    let atom = |c: &u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(c);
-    if ty.is_empty() || !ty.iter().all(atom) || addr.is_empty() {
+    if ty.is_empty() || v[semi] != b';' || addr.is_empty() {
         return None;
     }
     Some(Orcpt {
