@@ -3,8 +3,33 @@
 //! A [`Mailbox`] keeps its text as received (local part as written, quoted or not, and the
 //! domain or address literal) so that it can be passed on unchanged; routing code asks for
 //! [`Mailbox::domain`] and compares case-insensitively.
+//!
+//! The grammar, with the RFC 6531 additions marked `+`:
+//!
+//! ```text
+//! Path          = "<" [ A-d-l ":" ] Mailbox ">"       ; source route accepted, dropped
+//! A-d-l         = "@" Domain *( "," "@" Domain )
+//! Mailbox       = Local-part "@" ( Domain / address-literal )
+//! Local-part    = Dot-string / Quoted-string           ; at most 64 octets
+//! Dot-string    = Atom *( "." Atom )                   ; Atom = 1*atext (+ UTF-8)
+//! Quoted-string = DQUOTE *( qtextSMTP / "\" %d32-126 ) DQUOTE   ; qtext + UTF-8
+//! Domain        = sub-domain *( "." sub-domain )       ; at most 255 octets
+//! sub-domain    = Let-dig [ *( Let-dig / "-" ) Let-dig ]          ; + U-label
+//! address-literal = "[" ( IPv4 / "IPv6:" IPv6 / Ldh-str ":" 1*dcontent ) "]"
+//! ```
+//!
+//! Non-ASCII bytes are accepted wherever RFC 6531 allows UTF-8 and checked to be valid
+//! UTF-8 once per mailbox; whether the session allows them (SMTPUTF8 given) is the
+//! session's decision, through [`Mailbox::is_utf8`].
 
 use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+/// The longest local part, in octets (RFC 5321 4.5.3.1.1).
+pub const MAX_LOCAL_PART: usize = 64;
+/// The longest domain, in octets (RFC 5321 4.5.3.1.2).
+pub const MAX_DOMAIN: usize = 255;
 
 /// A mailbox `local-part@domain` as the client wrote it (without the angle brackets).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -107,5 +132,473 @@ impl fmt::Display for ForwardPath {
             ForwardPath::Postmaster => f.write_str("<Postmaster>"),
             ForwardPath::Mailbox(m) => write!(f, "<{m}>"),
         }
+    }
+}
+
+/// A path or mailbox that does not follow the grammar. It carries nothing more: the caller
+/// knows whether it was parsing a sender or a recipient, which is all the reply needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathError;
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("malformed path")
+    }
+}
+
+impl std::error::Error for PathError {}
+
+impl FromStr for Mailbox {
+    type Err = PathError;
+
+    /// Parses a bare `local@domain` (no angle brackets), e.g. from configuration.
+    fn from_str(s: &str) -> Result<Mailbox, PathError> {
+        let b = s.as_bytes();
+        let (at, end) = mailbox_end(b, 0)?;
+        if end != b.len() {
+            return Err(PathError);
+        }
+        Ok(Mailbox {
+            text: s.to_owned(),
+            at,
+        })
+    }
+}
+
+/// Parses a reverse-path (`<>` or `<mailbox>`, with an optional source route) at the start
+/// of `input` and returns it with the bytes after the closing `>`.
+#[inline(always)]
+pub fn parse_reverse_path(input: &[u8]) -> Result<(ReversePath, &[u8]), PathError> {
+    if input.starts_with(b"<>") {
+        return Ok((ReversePath::Null, &input[2..]));
+    }
+    match parse_path(input, false)? {
+        (Some(m), rest) => Ok((ReversePath::Mailbox(m), rest)),
+        (None, _) => Err(PathError),
+    }
+}
+
+/// Parses a forward-path (`<mailbox>` or the bare `<Postmaster>`, with an optional source
+/// route before a mailbox) at the start of `input` and returns it with the bytes after the
+/// closing `>`. `<>` is not a forward-path.
+#[inline(always)]
+pub fn parse_forward_path(input: &[u8]) -> Result<(ForwardPath, &[u8]), PathError> {
+    match parse_path(input, true)? {
+        (Some(m), rest) => Ok((ForwardPath::Mailbox(m), rest)),
+        (None, rest) => Ok((ForwardPath::Postmaster, rest)),
+    }
+}
+
+/// True when `s` is a domain name by RFC 5321's `Domain` rule (with RFC 6531 U-labels) and
+/// at most 255 octets. Address literals are not domains: see [`is_valid_address_literal`].
+pub fn is_valid_domain(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() <= MAX_DOMAIN && domain_end(b, 0) == Ok(b.len())
+}
+
+/// True when `s` is an address literal: `[192.0.2.1]`, `[IPv6:2001:db8::1]` or a general
+/// literal `[tag:content]`.
+pub fn is_valid_address_literal(s: &str) -> bool {
+    let b = s.as_bytes();
+    literal_end(b, 0) == Ok(b.len())
+}
+
+/// One character class table instead of a chain of comparisons per byte: the path scanner
+/// is on the per-recipient hot path.
+const ATEXT: u8 = 1;
+const LETDIG: u8 = 2;
+const LDH: u8 = 4;
+const QTEXT: u8 = 8;
+const DCONTENT: u8 = 16;
+
+static CLASS: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut f = 0;
+        if c.is_ascii_alphanumeric() {
+            f |= ATEXT | LETDIG | LDH;
+        }
+        if matches!(
+            c,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'/'
+                | b'='
+                | b'?'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'{'
+                | b'|'
+                | b'}'
+                | b'~'
+        ) {
+            f |= ATEXT;
+        }
+        if c == b'-' {
+            f |= LDH;
+        }
+        if c == 32 || c == 33 || (c >= 35 && c <= 91) || (c >= 93 && c <= 126) {
+            f |= QTEXT;
+        }
+        if (c >= 33 && c <= 90) || (c >= 94 && c <= 126) {
+            f |= DCONTENT;
+        }
+        // RFC 6531: UTF8-non-ascii may appear in atext, qtext and U-labels. Validity of
+        // the sequence is checked once for the whole mailbox.
+        if c >= 0x80 {
+            f |= ATEXT | LETDIG | LDH | QTEXT;
+        }
+        t[i] = f;
+        i += 1;
+    }
+    t
+}
+
+#[inline(always)]
+fn is(c: u8, class: u8) -> bool {
+    CLASS[usize::from(c)] & class != 0
+}
+
+/// `<` [source-route `:`] mailbox `>`; `None` is the bare Postmaster (only when `forward`).
+#[inline(always)]
+fn parse_path(s: &[u8], forward: bool) -> Result<(Option<Mailbox>, &[u8]), PathError> {
+    if s.first() != Some(&b'<') {
+        return Err(PathError);
+    }
+    let mut i = 1;
+    if s.get(i) == Some(&b'@') {
+        // The route is obsolete (RFC 5321 4.1.2, C.): check its syntax, then drop it.
+        loop {
+            i = domain_end(s, i + 1)?;
+            match s.get(i) {
+                Some(b',') if s.get(i + 1) == Some(&b'@') => i += 1,
+                Some(b':') => {
+                    i += 1;
+                    break;
+                }
+                _ => return Err(PathError),
+            }
+        }
+    } else if forward
+        && s.len() >= i + 11
+        && s[i + 10] == b'>'
+        && s[i..i + 10].eq_ignore_ascii_case(b"postmaster")
+    {
+        return Ok((None, &s[i + 11..]));
+    }
+    let start = i;
+    let (at, end) = mailbox_end(s, start)?;
+    if s.get(end) != Some(&b'>') {
+        return Err(PathError);
+    }
+    let text = std::str::from_utf8(&s[start..end]).map_err(|_| PathError)?;
+    let mailbox = Mailbox {
+        text: text.to_owned(),
+        at: at - start,
+    };
+    Ok((Some(mailbox), &s[end + 1..]))
+}
+
+/// Scans `local@domain` from `i`; returns the index of `@` and the index after the domain.
+#[inline(always)]
+fn mailbox_end(s: &[u8], i: usize) -> Result<(usize, usize), PathError> {
+    let at = if s.get(i) == Some(&b'"') {
+        quoted_end(s, i)?
+    } else {
+        dot_string_end(s, i)?
+    };
+    if at - i > MAX_LOCAL_PART || s.get(at) != Some(&b'@') {
+        return Err(PathError);
+    }
+    let d = at + 1;
+    let end = if s.get(d) == Some(&b'[') {
+        literal_end(s, d)?
+    } else {
+        domain_end(s, d)?
+    };
+    if end - d > MAX_DOMAIN {
+        return Err(PathError);
+    }
+    Ok((at, end))
+}
+
+/// `Atom *("." Atom)` from `i`; returns the index after it.
+#[inline(always)]
+fn dot_string_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
+    loop {
+        let start = i;
+        while i < s.len() && is(s[i], ATEXT) {
+            i += 1;
+        }
+        if i == start {
+            return Err(PathError);
+        }
+        if s.get(i) != Some(&b'.') {
+            return Ok(i);
+        }
+        i += 1;
+    }
+}
+
+/// A quoted string starting at the `"` at `i`; returns the index after the closing quote.
+fn quoted_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
+    i += 1;
+    loop {
+        match s.get(i) {
+            Some(b'"') => return Ok(i + 1),
+            Some(b'\\') => match s.get(i + 1) {
+                Some(32..=126) => i += 2,
+                _ => return Err(PathError),
+            },
+            Some(&c) if is(c, QTEXT) => i += 1,
+            _ => return Err(PathError),
+        }
+    }
+}
+
+/// `sub-domain *("." sub-domain)` from `i`; returns the index after it.
+#[inline(always)]
+fn domain_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
+    loop {
+        match s.get(i) {
+            Some(&c) if is(c, LETDIG) => i += 1,
+            _ => return Err(PathError),
+        }
+        while i < s.len() && is(s[i], LDH) {
+            i += 1;
+        }
+        if s[i - 1] == b'-' {
+            return Err(PathError);
+        }
+        if s.get(i) != Some(&b'.') {
+            return Ok(i);
+        }
+        i += 1;
+    }
+}
+
+/// An address literal starting at the `[` at `i`; returns the index after the `]`.
+fn literal_end(s: &[u8], i: usize) -> Result<usize, PathError> {
+    if s.get(i) != Some(&b'[') {
+        return Err(PathError);
+    }
+    let body = &s[i + 1..];
+    let close = memchr::memchr(b']', body).ok_or(PathError)?;
+    let content = &body[..close];
+    let ok = if content.len() > 5 && content[..5].eq_ignore_ascii_case(b"IPv6:") {
+        parse_ascii::<Ipv6Addr>(&content[5..])
+    } else if let Some(colon) = memchr::memchr(b':', content) {
+        // General-address-literal: Standardized-tag ":" 1*dcontent; the tag is an Ldh-str
+        // (ends with a letter or digit). tern does not route on it, it only passes it on.
+        let (tag, rest) = (&content[..colon], &content[colon + 1..]);
+        tag.last().is_some_and(u8::is_ascii_alphanumeric)
+            && tag.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+            && !rest.is_empty()
+            && rest.iter().all(|&c| is(c, DCONTENT))
+    } else {
+        parse_ascii::<Ipv4Addr>(content)
+    };
+    if ok {
+        Ok(i + 1 + close + 1)
+    } else {
+        Err(PathError)
+    }
+}
+
+fn parse_ascii<T: FromStr>(b: &[u8]) -> bool {
+    std::str::from_utf8(b).is_ok_and(|s| s.parse::<T>().is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Some((local, domain))` for a mailbox, `Some(("", ""))` for `<>` / `<Postmaster>`.
+    type Want = Option<(&'static str, &'static str)>;
+
+    fn table() -> Vec<(&'static [u8], Want, Want)> {
+        // input, as reverse-path, as forward-path
+        let m = |l, d| Some((l, d));
+        let special = Some(("", ""));
+        vec![
+            (b"<a@b>", m("a", "b"), m("a", "b")),
+            (
+                b"<first.last@sub.example.com>",
+                m("first.last", "sub.example.com"),
+                m("first.last", "sub.example.com"),
+            ),
+            (
+                b"<!#$%&'*+-/=?^_`{|}~@x>",
+                m("!#$%&'*+-/=?^_`{|}~", "x"),
+                m("!#$%&'*+-/=?^_`{|}~", "x"),
+            ),
+            (b"<\"a b\"@x>", m("\"a b\"", "x"), m("\"a b\"", "x")),
+            (
+                b"<\"a\\\"b\\\\\"@x>",
+                m("\"a\\\"b\\\\\"", "x"),
+                m("\"a\\\"b\\\\\"", "x"),
+            ),
+            (b"<\"\"@x>", m("\"\"", "x"), m("\"\"", "x")),
+            (
+                b"<a@[192.0.2.1]>",
+                m("a", "[192.0.2.1]"),
+                m("a", "[192.0.2.1]"),
+            ),
+            (
+                b"<a@[IPv6:2001:db8::1]>",
+                m("a", "[IPv6:2001:db8::1]"),
+                m("a", "[IPv6:2001:db8::1]"),
+            ),
+            (
+                b"<a@[ipv6:::ffff:192.0.2.1]>",
+                m("a", "[ipv6:::ffff:192.0.2.1]"),
+                m("a", "[ipv6:::ffff:192.0.2.1]"),
+            ),
+            (
+                b"<a@[x-tag:any-content]>",
+                m("a", "[x-tag:any-content]"),
+                m("a", "[x-tag:any-content]"),
+            ),
+            (b"<@r1.example,@r2.example:a@b>", m("a", "b"), m("a", "b")),
+            (
+                b"<a@xn--bcher-kva.example>",
+                m("a", "xn--bcher-kva.example"),
+                m("a", "xn--bcher-kva.example"),
+            ),
+            (
+                b"<\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.\xe5\x85\xac\xe5\x8f\xb8>",
+                m("\u{7528}\u{6237}", "\u{4f8b}\u{5b50}.\u{516c}\u{53f8}"),
+                m("\u{7528}\u{6237}", "\u{4f8b}\u{5b50}.\u{516c}\u{53f8}"),
+            ),
+            (b"<>", special, None),
+            (b"<Postmaster>", None, special),
+            (b"<POSTMASTER>", None, special),
+            (b"<@r.example:Postmaster>", None, None),
+            (b"<postmasterx>", None, None),
+            (b"a@b", None, None),
+            (b"<a@b", None, None),
+            (b"<a@b.>", None, None),
+            (b"<a@.b>", None, None),
+            (b"<a@b..c>", None, None),
+            (b"<a@-b>", None, None),
+            (b"<a@b->", None, None),
+            (b"<a@b_c>", None, None),
+            (b"<.a@b>", None, None),
+            (b"<a.@b>", None, None),
+            (b"<a..b@c>", None, None),
+            (b"<a@@b>", None, None),
+            (b"<a b@c>", None, None),
+            (b"<\"a@b>", None, None),
+            (b"<\"a\x01\"@b>", None, None),
+            (b"<\"a\\\x01\"@b>", None, None),
+            (b"<a@[192.0.2.256]>", None, None),
+            (b"<a@[192.0.2.1>", None, None),
+            (b"<a@[IPv6:2001:db8:::1]>", None, None),
+            (b"<a@[IPv6:]>", None, None),
+            (b"<a@[tag-:x]>", None, None),
+            (b"<a@[tag:]>", None, None),
+            (b"<a@[tag:a b]>", None, None),
+            (b"<@r.example:>", None, None),
+            (b"<@r.example,a@b>", None, None),
+            (b"<@:a@b>", None, None),
+            (b"<a@b\xff>", None, None),
+            (b"<\xc3@b>", None, None),
+            (b"<a@b\xe4\xbe>", None, None),
+        ]
+    }
+
+    fn show(m: Option<&Mailbox>) -> Option<(String, String)> {
+        Some(m.map_or((String::new(), String::new()), |m| {
+            (m.local().to_owned(), m.domain().to_owned())
+        }))
+    }
+
+    fn owned(w: Want) -> Option<(String, String)> {
+        w.map(|(l, d)| (l.to_owned(), d.to_owned()))
+    }
+
+    #[test]
+    fn path_table() {
+        for (input, reverse, forward) in table() {
+            let shown = String::from_utf8_lossy(input);
+            let got = parse_reverse_path(input).ok().and_then(|(p, rest)| {
+                assert!(rest.is_empty(), "{shown}");
+                show(p.mailbox())
+            });
+            assert_eq!(got, owned(reverse), "reverse {shown}");
+            let got = parse_forward_path(input).ok().and_then(|(p, rest)| {
+                assert!(rest.is_empty(), "{shown}");
+                show(p.mailbox())
+            });
+            assert_eq!(got, owned(forward), "forward {shown}");
+        }
+    }
+
+    #[test]
+    fn rest_starts_after_the_bracket() {
+        let (p, rest) = parse_forward_path(b"<a@b> NOTIFY=NEVER").unwrap();
+        assert_eq!(p.to_string(), "<a@b>");
+        assert_eq!(rest, b" NOTIFY=NEVER");
+        let (p, rest) = parse_reverse_path(b"<>x").unwrap();
+        assert_eq!((p, rest), (ReversePath::Null, &b"x"[..]));
+    }
+
+    #[test]
+    fn length_limits() {
+        let local = "l".repeat(MAX_LOCAL_PART);
+        let label = "d".repeat(63);
+        // 4 labels of 63 plus 3 dots = 255 octets, the most a domain may have.
+        let domain = [label.as_str(); 4].join(".");
+        assert_eq!(domain.len(), MAX_DOMAIN);
+        let ok = format!("<{local}@{domain}>");
+        assert!(parse_forward_path(ok.as_bytes()).is_ok());
+        let long_local = format!("<{local}l@x>");
+        assert_eq!(parse_forward_path(long_local.as_bytes()), Err(PathError));
+        let long_domain = format!("<a@{domain}d>");
+        assert_eq!(parse_reverse_path(long_domain.as_bytes()), Err(PathError));
+        assert!(is_valid_domain(&domain));
+        assert!(!is_valid_domain(&format!("{domain}d")));
+    }
+
+    #[test]
+    fn domain_and_literal_helpers() {
+        let cases: &[(&str, bool, bool)] = &[
+            ("example.com", true, false),
+            ("localhost", true, false),
+            ("a-b.c1", true, false),
+            ("b\u{fc}cher.example", true, false),
+            ("", false, false),
+            ("a.", false, false),
+            ("a_b", false, false),
+            ("[192.0.2.1]", false, true),
+            ("[IPv6:::1]", false, true),
+            ("[1.2.3]", false, false),
+            ("[192.0.2.1]x", false, false),
+        ];
+        for &(s, domain, literal) in cases {
+            assert_eq!(is_valid_domain(s), domain, "{s}");
+            assert_eq!(is_valid_address_literal(s), literal, "{s}");
+        }
+    }
+
+    #[test]
+    fn mailbox_from_str_is_the_path_grammar_without_brackets() {
+        let m: Mailbox = "\"x y\"@[192.0.2.1]".parse().unwrap();
+        assert_eq!((m.local(), m.domain()), ("\"x y\"", "[192.0.2.1]"));
+        assert!(!m.is_utf8());
+        assert!("j\u{f6}rg@b.example".parse::<Mailbox>().unwrap().is_utf8());
+        assert_eq!("a@b c".parse::<Mailbox>(), Err(PathError));
+        assert_eq!("postmaster".parse::<Mailbox>(), Err(PathError));
     }
 }

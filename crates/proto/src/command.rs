@@ -4,9 +4,12 @@
 //! [`CommandError`]. Every error carries the exact reply it produces ([`CommandError::reply`]),
 //! decided here where the grammar is known. Verbs are case-insensitive.
 
-use crate::address::{ForwardPath, ReversePath};
-use crate::params::{MailParams, RcptParams};
+use crate::address::{self, ForwardPath, ReversePath};
+use crate::params::{self, MailParams, RcptParams};
 use crate::reply::Reply;
+
+#[cfg(test)]
+mod tests;
 
 /// One parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +49,7 @@ pub enum Command {
     Expn(String),
     /// `HELP [string]`.
     Help(Option<String>),
-    /// `NOOP [string]`.
+    /// `NOOP [string]`; the string is ignored.
     Noop,
     /// `QUIT`.
     Quit,
@@ -76,7 +79,7 @@ pub enum CommandError {
     /// Known verb, bad arguments: 501 5.5.4 with the command's syntax as text,
     /// e.g. `"Syntax: MAIL FROM:<address> [parameters]"`.
     Syntax(&'static str),
-    /// The path is malformed: 501 5.1.3 for a sender, 501 5.1.3 for a recipient.
+    /// The path is malformed: 501 5.1.7 for a sender, 501 5.1.3 for a recipient.
     BadAddress {
         /// True for MAIL's reverse-path, false for RCPT's forward-path.
         sender: bool,
@@ -89,6 +92,13 @@ pub enum CommandError {
     /// BDAT whose size could not be read: 501 5.5.4. The stream cannot be kept in sync, so
     /// the session closes after the reply.
     BadBdatSize,
+    /// BDAT with a readable size but something other than `LAST` after it: 501 5.5.4. The
+    /// chunk of `size` octets still follows the line, so the session must read and drop
+    /// it to stay in sync with the client.
+    BdatSyntax {
+        /// The chunk size the client announced.
+        size: u64,
+    },
 }
 
 impl CommandError {
@@ -106,9 +116,246 @@ impl CommandError {
             }
             CommandError::UnknownParameter => reply::UNKNOWN_PARAMETER,
             CommandError::BadParameter(text) => Reply::fixed(501, Enhanced(5, 5, 4), text),
-            CommandError::BadBdatSize => {
-                Reply::fixed(501, Enhanced(5, 5, 4), "Syntax: BDAT size [LAST]")
+            CommandError::BadBdatSize | CommandError::BdatSyntax { .. } => {
+                Reply::fixed(501, Enhanced(5, 5, 4), SYNTAX_BDAT)
             }
         }
     }
+}
+
+const SYNTAX_HELO: &str = "Syntax: HELO hostname";
+const SYNTAX_EHLO: &str = "Syntax: EHLO hostname";
+const SYNTAX_MAIL: &str = "Syntax: MAIL FROM:<address> [parameters]";
+const SYNTAX_RCPT: &str = "Syntax: RCPT TO:<address> [parameters]";
+const SYNTAX_DATA: &str = "Syntax: DATA";
+const SYNTAX_RSET: &str = "Syntax: RSET";
+const SYNTAX_QUIT: &str = "Syntax: QUIT";
+const SYNTAX_STARTTLS: &str = "Syntax: STARTTLS";
+const SYNTAX_TURN: &str = "Syntax: TURN";
+const SYNTAX_VRFY: &str = "Syntax: VRFY string";
+const SYNTAX_EXPN: &str = "Syntax: EXPN string";
+const SYNTAX_HELP: &str = "Syntax: HELP [topic]";
+const SYNTAX_BDAT: &str = "Syntax: BDAT size [LAST]";
+const SYNTAX_AUTH: &str = "Syntax: AUTH mechanism [initial-response]";
+const SYNTAX_ETRN: &str = "Syntax: ETRN [@]domain | #queue";
+const SYNTAX_ATRN: &str = "Syntax: ATRN [domain[,domain]...]";
+
+impl Command {
+    /// Parses one command line, without its CRLF.
+    ///
+    /// Liberal where real clients differ and nothing is lost: trailing spaces and tabs are
+    /// ignored, arguments may be separated by several spaces, and `MAIL FROM:` / `RCPT TO:`
+    /// may be followed by spaces before the `<` (as Postfix allows). The angle brackets
+    /// themselves are required.
+    pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
+        let line = trim_end(line);
+        // Dispatch on the upper-cased verb: one fixed-size copy instead of a chain of
+        // case-insensitive comparisons, MAIL and RCPT first since they dominate. The longest
+        // verb has 8 letters, so the space, if any, is in the first 9 bytes.
+        let mut key = [0u8; 8];
+        let (verb, args) = match line.iter().take(key.len() + 1).position(|&c| c == b' ') {
+            Some(sp) => (&line[..sp], trim_start(&line[sp + 1..])),
+            None if line.len() <= key.len() => (line, &line[line.len()..]),
+            None => return Err(CommandError::Unknown),
+        };
+        for (k, v) in key.iter_mut().zip(verb) {
+            *k = v.to_ascii_uppercase();
+        }
+        match &key[..verb.len()] {
+            b"RCPT" => parse_rcpt(args),
+            b"MAIL" => parse_mail(args),
+            b"DATA" => no_args(args, Command::Data, SYNTAX_DATA),
+            b"BDAT" => parse_bdat(args),
+            b"RSET" => no_args(args, Command::Rset, SYNTAX_RSET),
+            b"EHLO" => parse_hello(args, SYNTAX_EHLO).map(Command::Ehlo),
+            b"HELO" => parse_hello(args, SYNTAX_HELO).map(Command::Helo),
+            b"NOOP" => Ok(Command::Noop),
+            b"QUIT" => no_args(args, Command::Quit, SYNTAX_QUIT),
+            b"VRFY" => required_text(args, SYNTAX_VRFY).map(Command::Vrfy),
+            b"EXPN" => required_text(args, SYNTAX_EXPN).map(Command::Expn),
+            b"HELP" if args.is_empty() => Ok(Command::Help(None)),
+            b"HELP" => required_text(args, SYNTAX_HELP).map(|t| Command::Help(Some(t))),
+            b"STARTTLS" => no_args(args, Command::StartTls, SYNTAX_STARTTLS),
+            b"AUTH" => parse_auth(args),
+            b"ETRN" => parse_etrn(args),
+            b"ATRN" => parse_atrn(args),
+            b"TURN" => no_args(args, Command::Turn, SYNTAX_TURN),
+            _ => Err(CommandError::Unknown),
+        }
+    }
+}
+
+fn trim_end(s: &[u8]) -> &[u8] {
+    let end = s
+        .iter()
+        .rposition(|&c| c != b' ' && c != b'\t')
+        .map_or(0, |p| p + 1);
+    &s[..end]
+}
+
+fn trim_start(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&c| c != b' ').unwrap_or(s.len());
+    &s[start..]
+}
+
+/// Strips a case-insensitive ASCII prefix.
+fn strip_prefix_ic<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    match s.get(..prefix.len()) {
+        Some(head) if head.eq_ignore_ascii_case(prefix) => Some(&s[prefix.len()..]),
+        _ => None,
+    }
+}
+
+fn no_args(args: &[u8], command: Command, syntax: &'static str) -> Result<Command, CommandError> {
+    if args.is_empty() {
+        Ok(command)
+    } else {
+        Err(CommandError::Syntax(syntax))
+    }
+}
+
+fn utf8(s: &[u8], syntax: &'static str) -> Result<String, CommandError> {
+    match std::str::from_utf8(s) {
+        Ok(s) => Ok(s.to_owned()),
+        Err(_) => Err(CommandError::Syntax(syntax)),
+    }
+}
+
+fn required_text(args: &[u8], syntax: &'static str) -> Result<String, CommandError> {
+    if args.is_empty() {
+        return Err(CommandError::Syntax(syntax));
+    }
+    utf8(args, syntax)
+}
+
+/// MAIL's argument: `FROM:` [spaces] reverse-path [SP params].
+#[inline(always)]
+fn parse_mail(args: &[u8]) -> Result<Command, CommandError> {
+    let path = strip_prefix_ic(args, b"FROM:")
+        .map(trim_start)
+        .filter(|p| p.first() == Some(&b'<'))
+        .ok_or(CommandError::Syntax(SYNTAX_MAIL))?;
+    let (from, rest) =
+        address::parse_reverse_path(path).map_err(|_| CommandError::BadAddress { sender: true })?;
+    if !rest.is_empty() && rest[0] != b' ' {
+        return Err(CommandError::Syntax(SYNTAX_MAIL));
+    }
+    let params = MailParams::parse(rest)?;
+    Ok(Command::Mail { from, params })
+}
+
+/// RCPT's argument: `TO:` [spaces] forward-path [SP params].
+#[inline(always)]
+fn parse_rcpt(args: &[u8]) -> Result<Command, CommandError> {
+    let path = strip_prefix_ic(args, b"TO:")
+        .map(trim_start)
+        .filter(|p| p.first() == Some(&b'<'))
+        .ok_or(CommandError::Syntax(SYNTAX_RCPT))?;
+    let (to, rest) = address::parse_forward_path(path)
+        .map_err(|_| CommandError::BadAddress { sender: false })?;
+    if !rest.is_empty() && rest[0] != b' ' {
+        return Err(CommandError::Syntax(SYNTAX_RCPT));
+    }
+    let params = RcptParams::parse(rest)?;
+    Ok(Command::Rcpt { to, params })
+}
+
+/// HELO/EHLO: one domain or address literal. Underscores are tolerated in the name, since
+/// hosts named by Windows defaults send them and nothing routes on the HELO name.
+fn parse_hello(args: &[u8], syntax: &'static str) -> Result<String, CommandError> {
+    let name = std::str::from_utf8(args).map_err(|_| CommandError::Syntax(syntax))?;
+    let ok = if name.starts_with('[') {
+        address::is_valid_address_literal(name)
+    } else if name.contains('_') {
+        address::is_valid_domain(&name.replace('_', "x"))
+    } else {
+        address::is_valid_domain(name)
+    };
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err(CommandError::Syntax(syntax))
+    }
+}
+
+/// `BDAT size [LAST]`. Once the size is read, any later error must carry it: the chunk is
+/// on the wire whatever the reply.
+fn parse_bdat(args: &[u8]) -> Result<Command, CommandError> {
+    let (size, rest) = match memchr::memchr(b' ', args) {
+        Some(sp) => (&args[..sp], trim_start(&args[sp + 1..])),
+        None => (args, &args[args.len()..]),
+    };
+    let size = params::parse_u64(size).ok_or(CommandError::BadBdatSize)?;
+    let last = if rest.is_empty() {
+        false
+    } else if rest.eq_ignore_ascii_case(b"LAST") {
+        true
+    } else {
+        return Err(CommandError::BdatSyntax { size });
+    };
+    Ok(Command::Bdat { size, last })
+}
+
+/// `AUTH mechanism [initial-response]` (RFC 4954 4); the mechanism is a SASL name
+/// (RFC 4422 3.1: 1-20 of A-Z, 0-9, `-`, `_`), accepted in any case and upper-cased.
+fn parse_auth(args: &[u8]) -> Result<Command, CommandError> {
+    let err = CommandError::Syntax(SYNTAX_AUTH);
+    let (mech, rest) = match memchr::memchr(b' ', args) {
+        Some(sp) => (&args[..sp], trim_start(&args[sp + 1..])),
+        None => (args, &args[args.len()..]),
+    };
+    let mech_ok = (1..=20).contains(&mech.len())
+        && mech
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+    if !mech_ok {
+        return Err(err);
+    }
+    // The initial response is base64 or "=": one token of printable ASCII. Decoding is the
+    // mechanism's job, which also knows the right error for bad base64 (501 5.5.2).
+    let initial = if rest.is_empty() {
+        None
+    } else if rest.iter().all(|&c| c.is_ascii_graphic()) {
+        Some(utf8(rest, SYNTAX_AUTH)?)
+    } else {
+        return Err(err);
+    };
+    let mut mechanism = utf8(mech, SYNTAX_AUTH)?;
+    mechanism.make_ascii_uppercase();
+    Ok(Command::Auth { mechanism, initial })
+}
+
+/// `ETRN node` (RFC 1985): `domain`, `@domain` (the domain and its subdomains) or `#queue`.
+fn parse_etrn(args: &[u8]) -> Result<Command, CommandError> {
+    let err = CommandError::Syntax(SYNTAX_ETRN);
+    let node = std::str::from_utf8(args).map_err(|_| err)?;
+    let ok = match node.as_bytes().first() {
+        Some(b'@') => address::is_valid_domain(&node[1..]),
+        Some(b'#') => node.len() > 1 && node.bytes().all(|c| c.is_ascii_graphic()),
+        _ => address::is_valid_domain(node),
+    };
+    if ok {
+        Ok(Command::Etrn(node.to_owned()))
+    } else {
+        Err(err)
+    }
+}
+
+/// `ATRN [domain[,domain...]]` (RFC 2645).
+fn parse_atrn(args: &[u8]) -> Result<Command, CommandError> {
+    let err = CommandError::Syntax(SYNTAX_ATRN);
+    if args.is_empty() {
+        return Ok(Command::Atrn(Vec::new()));
+    }
+    let list = std::str::from_utf8(args).map_err(|_| err)?;
+    list.split(',')
+        .map(|d| {
+            if address::is_valid_domain(d) {
+                Ok(d.to_owned())
+            } else {
+                Err(err)
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Command::Atrn)
 }

@@ -2,6 +2,12 @@
 //!
 //! SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531), RET, ENVID, NOTIFY and
 //! ORCPT (RFC 3461) and AUTH= (RFC 4954). Values given in xtext are stored decoded.
+//!
+//! [`MailParams::parse`] and [`RcptParams::parse`] read the text after the path. A keyword
+//! that belongs to the other command is as unknown as one nobody defined (555); a known
+//! keyword with a bad or repeated value is a 501 whose text names the rule.
+
+use crate::command::CommandError;
 
 /// `BODY=` of MAIL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -70,4 +76,424 @@ pub struct RcptParams {
     pub notify: Option<Notify>,
     /// `ORCPT=`.
     pub orcpt: Option<Orcpt>,
+}
+
+/// The longest ENVID value, in characters of its xtext form (RFC 3461 4.4).
+pub const MAX_ENVID: usize = 100;
+/// The longest ORCPT value, in characters of its xtext form (RFC 3461 4.2).
+pub const MAX_ORCPT: usize = 500;
+
+// The 501 texts, one per way a parameter can be wrong, so a client (and a test) sees exactly
+// which rule it broke.
+const BAD_SYNTAX: &str = "Bad parameter syntax, expected KEYWORD[=VALUE]";
+const BAD_SIZE: &str = "SIZE requires a decimal number of octets";
+const BAD_BODY: &str = "BODY must be 7BIT, 8BITMIME or BINARYMIME";
+const BAD_SMTPUTF8: &str = "SMTPUTF8 takes no value";
+const BAD_RET: &str = "RET must be FULL or HDRS";
+const BAD_ENVID: &str = "ENVID must be xtext of at most 100 characters";
+const BAD_AUTH: &str = "AUTH must be xtext or <>";
+const BAD_NOTIFY: &str = "NOTIFY must be NEVER or a list of SUCCESS, FAILURE, DELAY";
+const NOTIFY_NEVER_WITH_OTHERS: &str = "NOTIFY=NEVER cannot be combined with other values";
+const BAD_ORCPT: &str = "ORCPT must be addr-type;xtext of at most 500 characters";
+const DUP_SIZE: &str = "Duplicate SIZE parameter";
+const DUP_BODY: &str = "Duplicate BODY parameter";
+const DUP_SMTPUTF8: &str = "Duplicate SMTPUTF8 parameter";
+const DUP_RET: &str = "Duplicate RET parameter";
+const DUP_ENVID: &str = "Duplicate ENVID parameter";
+const DUP_AUTH: &str = "Duplicate AUTH parameter";
+const DUP_NOTIFY: &str = "Duplicate NOTIFY parameter";
+const DUP_ORCPT: &str = "Duplicate ORCPT parameter";
+
+impl MailParams {
+    /// Parses the parameters after `MAIL FROM:<path>`: space-separated `KEYWORD[=VALUE]`,
+    /// keywords and the BODY/RET values case-insensitive. `input` may start with spaces.
+    #[inline(always)]
+    pub fn parse(input: &[u8]) -> Result<MailParams, CommandError> {
+        let mut p = MailParams::default();
+        for param in Params(input) {
+            let (key, value) = param?;
+            match keyword(key) {
+                Keyword::Size => {
+                    once(p.size.is_none(), DUP_SIZE)?;
+                    p.size = Some(value.and_then(parse_u64).ok_or(BadParameter(BAD_SIZE))?);
+                }
+                Keyword::Body => {
+                    once(p.body.is_none(), DUP_BODY)?;
+                    p.body = Some(match value {
+                        Some(v) if v.eq_ignore_ascii_case(b"8BITMIME") => BodyType::EightBitMime,
+                        Some(v) if v.eq_ignore_ascii_case(b"7BIT") => BodyType::SevenBit,
+                        Some(v) if v.eq_ignore_ascii_case(b"BINARYMIME") => BodyType::BinaryMime,
+                        _ => return Err(BadParameter(BAD_BODY)),
+                    });
+                }
+                Keyword::SmtpUtf8 => {
+                    once(!p.smtputf8, DUP_SMTPUTF8)?;
+                    if value.is_some() {
+                        return Err(BadParameter(BAD_SMTPUTF8));
+                    }
+                    p.smtputf8 = true;
+                }
+                Keyword::Ret => {
+                    once(p.ret.is_none(), DUP_RET)?;
+                    p.ret = Some(match value {
+                        Some(v) if v.eq_ignore_ascii_case(b"FULL") => Ret::Full,
+                        Some(v) if v.eq_ignore_ascii_case(b"HDRS") => Ret::Hdrs,
+                        _ => return Err(BadParameter(BAD_RET)),
+                    });
+                }
+                Keyword::Envid => {
+                    once(p.envid.is_none(), DUP_ENVID)?;
+                    let v = value
+                        .filter(|v| !v.is_empty() && v.len() <= MAX_ENVID)
+                        .and_then(decode_xtext);
+                    p.envid = Some(v.ok_or(BadParameter(BAD_ENVID))?);
+                }
+                Keyword::Auth => {
+                    once(p.auth.is_none(), DUP_AUTH)?;
+                    let v = match value {
+                        Some(b"<>") => Some("<>".to_owned()),
+                        Some(v) if !v.is_empty() => decode_xtext(v),
+                        _ => None,
+                    };
+                    p.auth = Some(v.ok_or(BadParameter(BAD_AUTH))?);
+                }
+                _ => return Err(CommandError::UnknownParameter),
+            }
+        }
+        Ok(p)
+    }
+}
+
+impl RcptParams {
+    /// Parses the parameters after `RCPT TO:<path>`: space-separated `KEYWORD[=VALUE]`,
+    /// keywords and NOTIFY values case-insensitive. `input` may start with spaces.
+    #[inline(always)]
+    pub fn parse(input: &[u8]) -> Result<RcptParams, CommandError> {
+        let mut p = RcptParams::default();
+        for param in Params(input) {
+            let (key, value) = param?;
+            match keyword(key) {
+                Keyword::Notify => {
+                    once(p.notify.is_none(), DUP_NOTIFY)?;
+                    p.notify = Some(parse_notify(value.ok_or(BadParameter(BAD_NOTIFY))?)?);
+                }
+                Keyword::Orcpt => {
+                    once(p.orcpt.is_none(), DUP_ORCPT)?;
+                    let v = value.filter(|v| v.len() <= MAX_ORCPT).and_then(parse_orcpt);
+                    p.orcpt = Some(v.ok_or(BadParameter(BAD_ORCPT))?);
+                }
+                _ => return Err(CommandError::UnknownParameter),
+            }
+        }
+        Ok(p)
+    }
+}
+
+use CommandError::BadParameter;
+
+fn once(first: bool, dup: &'static str) -> Result<(), CommandError> {
+    if first {
+        Ok(())
+    } else {
+        Err(BadParameter(dup))
+    }
+}
+
+/// The keywords tern knows, whichever command they belong to; each command refuses the
+/// others' as unknown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keyword {
+    Size,
+    Body,
+    SmtpUtf8,
+    Ret,
+    Envid,
+    Auth,
+    Notify,
+    Orcpt,
+    Other,
+}
+
+/// Dispatch on length first, so each keyword costs one case-insensitive comparison.
+fn keyword(k: &[u8]) -> Keyword {
+    let (word, kw): (&[u8], Keyword) = match k.len() {
+        3 => (b"RET", Keyword::Ret),
+        4 => match k[0] | 0x20 {
+            b's' => (b"SIZE", Keyword::Size),
+            b'b' => (b"BODY", Keyword::Body),
+            _ => (b"AUTH", Keyword::Auth),
+        },
+        5 => match k[0] | 0x20 {
+            b'e' => (b"ENVID", Keyword::Envid),
+            _ => (b"ORCPT", Keyword::Orcpt),
+        },
+        6 => (b"NOTIFY", Keyword::Notify),
+        8 => (b"SMTPUTF8", Keyword::SmtpUtf8),
+        _ => return Keyword::Other,
+    };
+    if k.eq_ignore_ascii_case(word) {
+        kw
+    } else {
+        Keyword::Other
+    }
+}
+
+// Byte classes for the parameter grammar, one table lookup per byte on the hot path.
+const KEY: u8 = 1; // esmtp-keyword: ALPHA / DIGIT / "-"
+const VALUE: u8 = 2; // esmtp-value: %d33-60 / %d62-126, + UTF-8 (RFC 6531)
+const XCHAR: u8 = 4; // xtext's xchar: "!".."~" but "+" and "="
+const ATOM: u8 = 8; // atext, for ORCPT's addr-type
+
+static CLASS: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut f = 0;
+        if c.is_ascii_alphanumeric() || c == b'-' {
+            f |= KEY;
+        }
+        if (c >= 33 && c <= 126 && c != b'=') || c >= 0x80 {
+            f |= VALUE;
+        }
+        if c >= 33 && c <= 126 && c != b'+' && c != b'=' {
+            f |= XCHAR;
+        }
+        if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'/'
+                    | b'='
+                    | b'?'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'{'
+                    | b'|'
+                    | b'}'
+                    | b'~'
+            )
+        {
+            f |= ATOM;
+        }
+        t[i] = f;
+        i += 1;
+    }
+    t
+}
+
+#[inline(always)]
+fn is(c: u8, class: u8) -> bool {
+    CLASS[usize::from(c)] & class != 0
+}
+
+/// Iterates `KEYWORD[=VALUE]` tokens separated by one or more spaces, in one pass per
+/// token. A keyword must start with a letter or digit; a value may hold any printable but
+/// `=` (and UTF-8); each value's own rule is checked by its keyword.
+struct Params<'a>(&'a [u8]);
+
+impl<'a> Iterator for Params<'a> {
+    type Item = Result<(&'a [u8], Option<&'a [u8]>), CommandError>;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.0;
+        let mut i = 0;
+        while i < s.len() && s[i] == b' ' {
+            i += 1;
+        }
+        if i == s.len() {
+            return None;
+        }
+        let k = i;
+        while i < s.len() && is(s[i], KEY) {
+            i += 1;
+        }
+        let key = &s[k..i];
+        let value = if i < s.len() && s[i] == b'=' {
+            i += 1;
+            let v = i;
+            while i < s.len() && is(s[i], VALUE) {
+                i += 1;
+            }
+            Some(&s[v..i])
+        } else {
+            None
+        };
+        if key.first().map_or(true, |&c| c == b'-') || (i < s.len() && s[i] != b' ') {
+            self.0 = &[];
+            return Some(Err(BadParameter(BAD_SYNTAX)));
+        }
+        self.0 = &s[i..];
+        Some(Ok((key, value)))
+    }
+}
+
+/// An unsigned decimal that fits a u64: no sign, no spaces, at least one digit.
+pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &c| {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })
+}
+
+/// xtext, skipping the decoder's copy loop when there is nothing to decode.
+fn decode_xtext(v: &[u8]) -> Option<String> {
+    if v.iter().all(|&c| is(c, XCHAR)) {
+        // All xchar: the value is its own decoding, and ASCII.
+        return std::str::from_utf8(v).ok().map(str::to_owned);
+    }
+    crate::xtext::decode(v)
+}
+
+fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
+    if v.eq_ignore_ascii_case(b"NEVER") {
+        return Ok(Notify {
+            never: true,
+            ..Notify::default()
+        });
+    }
+    let mut n = Notify::default();
+    for item in v.split(|&c| c == b',') {
+        let flag = match item.len() {
+            7 if item.eq_ignore_ascii_case(b"SUCCESS") => &mut n.success,
+            7 if item.eq_ignore_ascii_case(b"FAILURE") => &mut n.failure,
+            5 if item.eq_ignore_ascii_case(b"DELAY") => &mut n.delay,
+            5 if item.eq_ignore_ascii_case(b"NEVER") => {
+                return Err(BadParameter(NOTIFY_NEVER_WITH_OTHERS))
+            }
+            _ => return Err(BadParameter(BAD_NOTIFY)),
+        };
+        *flag = true;
+    }
+    Ok(n)
+}
+
+/// `addr-type ";" xtext`; addr-type is an atom (RFC 3461 4.2), e.g. `rfc822`.
+fn parse_orcpt(v: &[u8]) -> Option<Orcpt> {
+    let semi = v.iter().position(|&c| !is(c, ATOM))?;
+    let (ty, addr) = (&v[..semi], &v[semi + 1..]);
+    if ty.is_empty() || v[semi] != b';' || addr.is_empty() {
+        return None;
+    }
+    Some(Orcpt {
+        addr_type: std::str::from_utf8(ty).ok()?.to_owned(),
+        addr: decode_xtext(addr)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The command table covers the errors with their reply bytes; these pin the parameter
+    // parsers on their own, including the space handling the command parser relies on.
+    #[test]
+    fn mail_table() {
+        let cases: &[(&[u8], Result<MailParams, CommandError>)] = &[
+            (b"", Ok(MailParams::default())),
+            (b"   ", Ok(MailParams::default())),
+            (
+                b" SIZE=100 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=abc+2Bd AUTH=x+2By",
+                Ok(MailParams {
+                    size: Some(100),
+                    body: Some(BodyType::EightBitMime),
+                    smtputf8: true,
+                    ret: Some(Ret::Hdrs),
+                    envid: Some("abc+d".into()),
+                    auth: Some("x+y".into()),
+                }),
+            ),
+            (b" ENVID=\xc3\xa9", Err(BadParameter(BAD_ENVID))),
+            (b" SIZE=1\t", Err(BadParameter(BAD_SYNTAX))),
+            (b" SIZE=1\x01", Err(BadParameter(BAD_SYNTAX))),
+            (b" -SIZE=1", Err(BadParameter(BAD_SYNTAX))),
+            (b" ORCPT=rfc822;a", Err(CommandError::UnknownParameter)),
+        ];
+        for (input, want) in cases {
+            let shown = String::from_utf8_lossy(input);
+            assert_eq!(&MailParams::parse(input), want, "{shown}");
+        }
+        let envid = format!(" ENVID={}", "e".repeat(MAX_ENVID));
+        assert!(MailParams::parse(envid.as_bytes()).is_ok());
+        let envid = format!(" ENVID={}", "e".repeat(MAX_ENVID + 1));
+        assert_eq!(
+            MailParams::parse(envid.as_bytes()),
+            Err(BadParameter(BAD_ENVID))
+        );
+    }
+
+    #[test]
+    fn rcpt_table() {
+        let all = Notify {
+            success: true,
+            failure: true,
+            delay: true,
+            never: false,
+        };
+        let cases: &[(&[u8], Result<RcptParams, CommandError>)] = &[
+            (b"", Ok(RcptParams::default())),
+            (
+                b" notify=DELAY,FAILURE,SUCCESS orcpt=UTF-8;a+40b",
+                Ok(RcptParams {
+                    notify: Some(all),
+                    orcpt: Some(Orcpt {
+                        addr_type: "UTF-8".into(),
+                        addr: "a@b".into(),
+                    }),
+                }),
+            ),
+            (
+                b" NOTIFY=NEVER,NEVER",
+                Err(BadParameter(NOTIFY_NEVER_WITH_OTHERS)),
+            ),
+            (b" NOTIFY=,", Err(BadParameter(BAD_NOTIFY))),
+            (b" ORCPT=rf c822;a", Err(BadParameter(BAD_ORCPT))),
+            (b" ORCPT=r(x;a", Err(BadParameter(BAD_ORCPT))),
+            (b" SMTPUTF8", Err(CommandError::UnknownParameter)),
+        ];
+        for (input, want) in cases {
+            let shown = String::from_utf8_lossy(input);
+            assert_eq!(&RcptParams::parse(input), want, "{shown}");
+        }
+        let orcpt = format!(" ORCPT=rfc822;{}", "o".repeat(MAX_ORCPT - 7));
+        assert!(RcptParams::parse(orcpt.as_bytes()).is_ok());
+        let orcpt = format!(" ORCPT=rfc822;{}", "o".repeat(MAX_ORCPT - 6));
+        assert_eq!(
+            RcptParams::parse(orcpt.as_bytes()),
+            Err(BadParameter(BAD_ORCPT))
+        );
+    }
+
+    #[test]
+    fn u64_digits() {
+        let cases: &[(&[u8], Option<u64>)] = &[
+            (b"0", Some(0)),
+            (b"007", Some(7)),
+            (b"18446744073709551615", Some(u64::MAX)),
+            (b"18446744073709551616", None),
+            (b"", None),
+            (b"-1", None),
+            (b"1 ", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_u64(input), *want, "{:?}", input);
+        }
+    }
 }
