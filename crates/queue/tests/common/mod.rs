@@ -9,6 +9,7 @@ use tern_proto::{ForwardPath, MailParams, Mailbox, RcptParams, ReversePath};
 use tern_queue::{ClientInfo, Envelope, NewMessage, Recipient};
 
 /// A directory removed on drop.
+#[derive(Debug)]
 pub struct TempDir(PathBuf);
 
 impl TempDir {
