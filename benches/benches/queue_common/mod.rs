@@ -21,12 +21,9 @@ pub fn envelope(tag: u64) -> (ClientInfo, Envelope) {
         tls: true,
     };
     let envelope = Envelope {
-        reverse_path: ReversePath::Mailbox(Mailbox::from_parts(
-            &format!("s{tag}"),
-            "origin.example",
-        )),
+        from: ReversePath::Mailbox(Mailbox::from_parts(&format!("s{tag}"), "origin.example")),
         params: MailParams::default(),
-        recipients: vec![Recipient {
+        rcpts: vec![Recipient {
             path: ForwardPath::Mailbox(Mailbox::from_parts("rcpt", "dest.example")),
             params: RcptParams::default(),
         }],

@@ -61,25 +61,7 @@ pub struct ClientInfo {
     pub tls: bool,
 }
 
-/// One `RCPT TO:` with its parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    /// The forward-path.
-    pub path: ForwardPath,
-    /// NOTIFY and ORCPT.
-    pub params: RcptParams,
-}
-
-/// The SMTP envelope of a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
-    /// `MAIL FROM:`.
-    pub reverse_path: ReversePath,
-    /// The parameters of `MAIL FROM:`.
-    pub params: MailParams,
-    /// Every accepted recipient, in `RCPT` order; outcome records refer to them by index.
-    pub recipients: Vec<Recipient>,
-}
+pub use tern_proto::{Envelope, Recipient};
 
 /// Everything about a message except its id and body: what recovery keeps in memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,10 +155,10 @@ pub fn encode_message(out: &mut Vec<u8>, meta: &MessageMeta, body: &[u8]) -> usi
         put_opt_str(o, meta.client.auth_user.as_deref());
         o.push(meta.client.tls as u8);
         let env = &meta.envelope;
-        put_mailbox(o, env.reverse_path.mailbox());
+        put_mailbox(o, env.from.mailbox());
         put_mail_params(o, &env.params);
-        put_u32(o, env.recipients.len() as u32);
-        for r in &env.recipients {
+        put_u32(o, env.rcpts.len() as u32);
+        for r in &env.rcpts {
             put_mailbox(o, r.path.mailbox());
             put_rcpt_params(o, &r.params);
         }
@@ -229,7 +211,7 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Record<'_>, DecodeError> {
                 auth_user: r.opt_string()?,
                 tls: r.bool()?,
             };
-            let reverse_path = match r.mailbox()? {
+            let from = match r.mailbox()? {
                 None => ReversePath::Null,
                 Some(m) => ReversePath::Mailbox(m),
             };
@@ -258,9 +240,9 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Record<'_>, DecodeError> {
                 arrival,
                 client,
                 envelope: Envelope {
-                    reverse_path,
+                    from,
                     params,
-                    recipients,
+                    rcpts: recipients,
                 },
             };
             Record::Message(meta, body)

@@ -52,7 +52,7 @@ impl QueuedMessage {
     pub fn pending_domains(&self) -> impl Iterator<Item = &str> {
         self.meta
             .envelope
-            .recipients
+            .rcpts
             .iter()
             .zip(&self.recipients)
             .filter(|(_, st)| matches!(st, None | Some(Outcome::Deferred { .. })))
@@ -85,7 +85,7 @@ impl State {
     /// the message afresh, and the outcome records written right after it restore the
     /// recipients' state.
     pub(crate) fn add_message(&mut self, meta: MessageMeta, body_len: u32, location: Location) {
-        let n = meta.envelope.recipients.len();
+        let n = meta.envelope.rcpts.len();
         let msg = QueuedMessage {
             meta,
             recipients: vec![None; n],

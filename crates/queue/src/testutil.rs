@@ -21,12 +21,12 @@ pub fn sample_meta(id: MessageId, n: u8) -> MessageMeta {
             tls: true,
         },
         envelope: Envelope {
-            reverse_path: ReversePath::Mailbox(Mailbox::from_parts("sender", "origin.ex")),
+            from: ReversePath::Mailbox(Mailbox::from_parts("sender", "origin.ex")),
             params: MailParams {
                 body: Some(BodyType::EightBitMime),
                 ..MailParams::default()
             },
-            recipients: (0..n)
+            rcpts: (0..n)
                 .map(|i| Recipient {
                     path: ForwardPath::Mailbox(Mailbox::from_parts(&format!("r{i}"), "dest.e")),
                     params: RcptParams {
@@ -124,9 +124,9 @@ pub fn arb_meta() -> impl Strategy<Value = MessageMeta> {
                         tls,
                     },
                     envelope: Envelope {
-                        reverse_path: rp.map_or(ReversePath::Null, ReversePath::Mailbox),
+                        from: rp.map_or(ReversePath::Null, ReversePath::Mailbox),
                         params,
-                        recipients,
+                        rcpts: recipients,
                     },
                 }
             },

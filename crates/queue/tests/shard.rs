@@ -243,7 +243,7 @@ fn inspect_reads_a_live_shard_without_the_lock() {
         let listed = inspect(tmp.path()).unwrap();
         let ids: Vec<_> = listed.iter().map(|m| m.meta.id).collect();
         assert_eq!(ids, vec![a, b]);
-        assert_eq!(listed[1].meta.envelope.recipients.len(), 3);
+        assert_eq!(listed[1].meta.envelope.rcpts.len(), 3);
         assert_eq!(
             std::fs::read(common::last_segment(s1.dir())).unwrap(),
             before,

@@ -61,15 +61,12 @@ pub fn message(tag: u64, rcpts: usize, domain: &str, body_len: usize) -> NewMess
             tls: true,
         },
         envelope: Envelope {
-            reverse_path: ReversePath::Mailbox(Mailbox::from_parts(
-                &format!("s{tag}"),
-                "origin.example",
-            )),
+            from: ReversePath::Mailbox(Mailbox::from_parts(&format!("s{tag}"), "origin.example")),
             params: MailParams {
                 size: Some(body_len as u64),
                 ..MailParams::default()
             },
-            recipients: (0..rcpts)
+            rcpts: (0..rcpts)
                 .map(|i| Recipient {
                     path: ForwardPath::Mailbox(Mailbox::from_parts(&format!("r{i}"), domain)),
                     params: RcptParams::default(),
