@@ -283,6 +283,27 @@ impl<I: SegmentIo> Shard<I> {
     /// Queues a message. Returns its id only once its record is written and fdatasync
     /// returned: then, and only then, may the session answer `250`.
     pub async fn append_message(&self, msg: NewMessage) -> Result<MessageId, AppendError> {
+        let id = self.reserve_id();
+        self.append_reserved(id, msg).await.map(|()| id)
+    }
+
+    /// Hands out the id the next message will carry, before it is written: the server puts
+    /// it in the `Received:` header that is part of the stored body. An id reserved and
+    /// never appended (the append failed) is simply never used.
+    pub fn reserve_id(&self) -> MessageId {
+        let mut s = self.inner.borrow_mut();
+        let id = MessageId {
+            shard: self.shard_no,
+            epoch: self.epoch,
+            seq: s.next_seq,
+        };
+        s.next_seq += 1;
+        id
+    }
+
+    /// Queues a message under an id from [`Shard::reserve_id`]; returns once it is
+    /// durable, like [`Shard::append_message`].
+    pub async fn append_reserved(&self, id: MessageId, msg: NewMessage) -> Result<(), AppendError> {
         let NewMessage {
             arrival,
             client,
@@ -294,11 +315,6 @@ impl<I: SegmentIo> Shard<I> {
             if s.poisoned {
                 return Err(AppendError::Io);
             }
-            let id = MessageId {
-                shard: self.shard_no,
-                epoch: self.epoch,
-                seq: s.next_seq,
-            };
             let meta = MessageMeta {
                 id,
                 arrival,
@@ -311,11 +327,9 @@ impl<I: SegmentIo> Shard<I> {
                 s.pending.truncate(off);
                 return Err(AppendError::DiskFull);
             }
-            s.next_seq += 1;
             (meta, s.batch.clone(), off as u64, len as u32)
         };
         let (segment, base) = self.wait(&batch).await?;
-        let id = meta.id;
         let location = Location {
             segment,
             offset: base + off,
@@ -325,7 +339,7 @@ impl<I: SegmentIo> Shard<I> {
             .borrow_mut()
             .state
             .add_message(meta, body.len() as u32, location);
-        Ok(id)
+        Ok(())
     }
 
     /// Records the outcome of a delivery attempt to recipient `rcpt` (index into the
