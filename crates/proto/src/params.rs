@@ -330,7 +330,7 @@ impl<'a> Iterator for Params<'a> {
         } else {
             None
         };
-        if key.first().map_or(true, |&c| c == b'-') || (i < s.len() && s[i] != b' ') {
+        if key.first().is_none_or(|&c| c == b'-') || (i < s.len() && s[i] != b' ') {
             self.0 = &[];
             return Some(Err(BadParameter(BAD_SYNTAX)));
         }

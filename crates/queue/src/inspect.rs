@@ -1,7 +1,9 @@
 //! The offline reader behind `tern queue list/show`.
 
-use crate::error::RecoverError;
+use crate::error::{ReadError, RecoverError};
+use crate::record::{self, Record};
 use crate::recover::{self, Mode};
+use crate::scan::Scanner;
 use crate::state::QueuedMessage;
 use std::fs;
 use std::io;
@@ -44,4 +46,27 @@ pub fn inspect(data_dir: &Path) -> Result<Vec<QueuedMessage>, RecoverError> {
     }
     out.sort_unstable_by_key(|m| m.meta.id);
     Ok(out)
+}
+
+/// Reads the body of a message listed by [`inspect`], from its record on disk (std::fs:
+/// for the CLI only). The CRC is checked; a record compacted away meanwhile is `NotFound`.
+pub fn read_body_offline(data_dir: &Path, msg: &QueuedMessage) -> Result<Vec<u8>, ReadError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let dir = crate::shard::shard_dir(data_dir, msg.meta.id.shard);
+    let path = recover::segment_path(&dir, msg.location.segment);
+    let mut file = match fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::NotFound),
+        Err(e) => return Err(ReadError::Io(e)),
+    };
+    let mut buf = vec![0; msg.location.len as usize];
+    file.seek(SeekFrom::Start(msg.location.offset))
+        .and_then(|_| file.read_exact(&mut buf))
+        .map_err(ReadError::Io)?;
+    let mut records = Scanner::new(&buf);
+    let raw = records.next().ok_or(ReadError::Corrupt)?;
+    match record::decode(raw.kind, raw.payload) {
+        Ok(Record::Message(meta, body)) if meta.id == msg.meta.id => Ok(body.to_vec()),
+        _ => Err(ReadError::Corrupt),
+    }
 }

@@ -43,7 +43,7 @@ mod testutil;
 
 pub use error::{AppendError, OpenError, ReadError, RecoverError};
 pub use id::MessageId;
-pub use inspect::inspect;
+pub use inspect::{inspect, read_body_offline};
 pub use record::{ClientInfo, Envelope, MessageMeta, Outcome, Recipient};
 pub use recover::TailCut;
 pub use shard::{shard_dir, CompactReport, NewMessage, Recovered, Shard, ShardConfig, ShardStats};

@@ -1,12 +1,23 @@
 //! # tern: the mail relay daemon
 //!
-//! This crate is the `tern` binary's library half. Today it holds [`config`]: the
-//! `tern.toml` file as written, its validation into a typed [`config::Config`], and the
-//! one-line errors `tern check-config` prints. The runtime (per-core executors,
-//! listeners, the session driver) is built on that `Config` and lives beside it.
+//! The `tern` binary's library half: everything a test may want to call.
 //!
-//! The split follows the project's style: the binary (`main.rs`) only parses arguments
-//! and maps errors to exit codes; everything a test may want to call is here.
+//! - [`config`]: `tern.toml` as written, validated into a typed [`config::Config`].
+//! - [`runtime`]: one pinned glommio executor per core ([`runtime::Server`]), each a
+//!   `Core` with its own listeners, sessions and queue shard; the signal thread.
+//! - the session driver (`driver`): moves bytes between a socket and
+//!   `tern_proto::server::Session`, enforces timeouts, stores messages.
+//! - [`queue_cmd`]: the offline `tern queue list/show`.
+//!
+//! The binary (`main.rs`) only parses arguments and maps errors to exit codes.
 #![deny(missing_docs)]
 
 pub mod config;
+mod conn_limit;
+mod core;
+mod driver;
+pub mod queue_cmd;
+pub mod runtime;
+mod stop;
+
+pub use runtime::{run, RunError, Server};

@@ -3,14 +3,20 @@
 //! one option, and a parser crate would cost more build time than this file.
 
 use std::ffi::OsString;
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+// mimalloc: per-thread heaps suit thread-per-core, and allocation is on the per-message
+// path (envelopes, bodies).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "\
 usage: tern check-config FILE
        tern serve [--config FILE]
-       tern queue list
-       tern queue show ID
+       tern queue list [--config FILE]
+       tern queue show ID [--config FILE]
        tern --help | --version";
 
 const HELP: &str = "\
@@ -19,8 +25,10 @@ tern: a high-performance SMTP relay
 Commands:
   check-config FILE      Validate FILE; print \"FILE: ok\" or the first error.
   serve [--config FILE]  Run the relay (with the built-in default config if no FILE).
-  queue list             List queued messages.
-  queue show ID          Show one queued message.
+  queue list [--config FILE]
+                         List queued messages (reads data_dir; no server needed).
+  queue show ID [--config FILE]
+                         Show one queued message with its content.
 
 Options:
   -h, --help             Print this help.
@@ -45,8 +53,8 @@ enum Command {
     Version,
     CheckConfig(PathBuf),
     Serve(Option<PathBuf>),
-    QueueList,
-    QueueShow(String),
+    QueueList(Option<PathBuf>),
+    QueueShow(String, Option<PathBuf>),
 }
 
 fn main() -> ExitCode {
@@ -71,11 +79,52 @@ fn run() -> Result<(), Failure> {
             tern::config::load(&path).map_err(|e| Failure::Error(e.to_string()))?;
             println!("{}: ok", path.display());
         }
-        Command::Serve(_) | Command::QueueList | Command::QueueShow(_) => {
-            return Err(Failure::Error("tern: not implemented yet".to_owned()))
+        Command::Serve(path) => {
+            let config = load(path.as_deref())?;
+            tern::run(config).map_err(|e| Failure::Error(format!("tern: {e}")))?;
+        }
+        Command::QueueList(path) => {
+            let config = load(path.as_deref())?;
+            print!(
+                "{}",
+                tern::queue_cmd::list(&config).map_err(Failure::Error)?
+            );
+        }
+        Command::QueueShow(id, path) => {
+            let config = load(path.as_deref())?;
+            print!(
+                "{}",
+                tern::queue_cmd::show(&config, &id).map_err(Failure::Error)?
+            );
         }
     }
     Ok(())
+}
+
+/// The config file given, or the built-in default.
+fn load(path: Option<&Path>) -> Result<tern::config::Config, Failure> {
+    match path {
+        Some(p) => tern::config::load(p),
+        None => tern::config::default_config(),
+    }
+    .map_err(|e| Failure::Error(e.to_string()))
+}
+
+/// `[--config FILE]`, the only option of serve and queue.
+fn config_option(args: &mut impl Iterator<Item = OsString>) -> Result<Option<PathBuf>, Failure> {
+    let mut config = None;
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--config") if config.is_none() => {
+                let file = args
+                    .next()
+                    .ok_or_else(|| Failure::Usage("--config needs a FILE".to_owned()))?;
+                config = Some(PathBuf::from(file));
+            }
+            _ => return Err(unexpected(&arg)),
+        }
+    }
+    Ok(config)
 }
 
 fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Failure> {
@@ -93,28 +142,15 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Failu
                 .ok_or_else(|| usage("check-config needs a FILE".to_owned()))?;
             Command::CheckConfig(PathBuf::from(file))
         }
-        Some("serve") => {
-            let mut config = None;
-            while let Some(arg) = args.next() {
-                match arg.to_str() {
-                    Some("--config") if config.is_none() => {
-                        let file = args
-                            .next()
-                            .ok_or_else(|| usage("--config needs a FILE".to_owned()))?;
-                        config = Some(PathBuf::from(file));
-                    }
-                    _ => return Err(unexpected(&arg)),
-                }
-            }
-            Command::Serve(config)
-        }
+        Some("serve") => Command::Serve(config_option(&mut args)?),
         Some("queue") => match args.next().as_ref().map(|a| a.to_str()) {
-            Some(Some("list")) => Command::QueueList,
+            Some(Some("list")) => Command::QueueList(config_option(&mut args)?),
             Some(Some("show")) => {
                 let id = args
                     .next()
                     .ok_or_else(|| usage("queue show needs a message ID".to_owned()))?;
-                Command::QueueShow(id.to_string_lossy().into_owned())
+                let id = id.to_string_lossy().into_owned();
+                Command::QueueShow(id, config_option(&mut args)?)
             }
             Some(_) => return Err(usage("queue needs list or show".to_owned())),
             None => return Err(usage("queue needs list or show".to_owned())),
@@ -159,10 +195,21 @@ mod tests {
                 &["serve", "--config", "t.toml"],
                 Ok(Command::Serve(Some(PathBuf::from("t.toml")))),
             ),
-            (&["queue", "list"], Ok(Command::QueueList)),
+            (&["queue", "list"], Ok(Command::QueueList(None))),
+            (
+                &["queue", "list", "--config", "t.toml"],
+                Ok(Command::QueueList(Some(PathBuf::from("t.toml")))),
+            ),
             (
                 &["queue", "show", "3-17"],
-                Ok(Command::QueueShow("3-17".to_owned())),
+                Ok(Command::QueueShow("3-17".to_owned(), None)),
+            ),
+            (
+                &["queue", "show", "3-17", "--config", "t.toml"],
+                Ok(Command::QueueShow(
+                    "3-17".to_owned(),
+                    Some(PathBuf::from("t.toml")),
+                )),
             ),
             (&[], Err("usage: missing command")),
             (&["check-config"], Err("usage: check-config needs a FILE")),

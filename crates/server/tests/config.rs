@@ -253,20 +253,19 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
-fn runtime_commands_are_not_implemented_yet() {
+fn serve_and_queue_report_a_missing_config_file() {
     for args in [
-        &["serve"][..],
-        &["serve", "--config", "x.toml"][..],
-        &["queue", "list"][..],
-        &["queue", "show", "0-1"][..],
+        &["serve", "--config", "missing.toml"][..],
+        &["queue", "list", "--config", "missing.toml"][..],
+        &["queue", "show", "0-1-2", "--config", "missing.toml"][..],
     ] {
         let out = tern(args);
         assert_eq!(out.status.code(), Some(2), "args {args:?}");
         assert_eq!(text(&out.stdout), "");
-        assert_eq!(
-            text(&out.stderr),
-            "tern: not implemented yet\n",
-            "args {args:?}"
+        assert!(
+            text(&out.stderr).starts_with("missing.toml: cannot read"),
+            "args {args:?}: {}",
+            text(&out.stderr)
         );
     }
 }

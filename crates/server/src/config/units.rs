@@ -103,7 +103,7 @@ pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     for (name, len) in DURATION_UNITS.iter().rev() {
         let len = u128::from(*len);
-        if ms % len == 0 && ms >= len {
+        if ms.is_multiple_of(len) && ms >= len {
             return format!("{}{name}", ms / len);
         }
     }
