@@ -13,7 +13,8 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use tern_proto::Command;
 
-const TRANSACTIONS: usize = 125;
+/// About 1000 lines (6.76 per transaction).
+const TRANSACTIONS: usize = 148;
 
 /// Builds the corpus and returns it with the byte range of each line (CRLF included).
 fn corpus() -> (Vec<u8>, Vec<(usize, usize)>) {

@@ -206,10 +206,11 @@ pub fn is_valid_address_literal(s: &str) -> bool {
 /// One character class table instead of a chain of comparisons per byte: the path scanner
 /// is on the per-recipient hot path.
 const ATEXT: u8 = 1;
-const LETDIG: u8 = 2;
 const LDH: u8 = 4;
 const QTEXT: u8 = 8;
 const DCONTENT: u8 = 16;
+const ATEXT_DOT: u8 = 32;
+const LDH_DOT: u8 = 64;
 
 static CLASS: [u8; 256] = classes();
 
@@ -220,7 +221,7 @@ const fn classes() -> [u8; 256] {
         let c = i as u8;
         let mut f = 0;
         if c.is_ascii_alphanumeric() {
-            f |= ATEXT | LETDIG | LDH;
+            f |= ATEXT | LDH;
         }
         if matches!(
             c,
@@ -248,6 +249,9 @@ const fn classes() -> [u8; 256] {
         if c == b'-' {
             f |= LDH;
         }
+        if c == b'.' {
+            f |= ATEXT_DOT | LDH_DOT;
+        }
         if c == 32 || c == 33 || (c >= 35 && c <= 91) || (c >= 93 && c <= 126) {
             f |= QTEXT;
         }
@@ -257,7 +261,13 @@ const fn classes() -> [u8; 256] {
         // RFC 6531: UTF8-non-ascii may appear in atext, qtext and U-labels. Validity of
         // the sequence is checked once for the whole mailbox.
         if c >= 0x80 {
-            f |= ATEXT | LETDIG | LDH | QTEXT;
+            f |= ATEXT | LDH | QTEXT;
+        }
+        if f & ATEXT != 0 {
+            f |= ATEXT_DOT;
+        }
+        if f & LDH != 0 {
+            f |= LDH_DOT;
         }
         t[i] = f;
         i += 1;
@@ -334,20 +344,25 @@ fn mailbox_end(s: &[u8], i: usize) -> Result<(usize, usize), PathError> {
 }
 
 /// `Atom *("." Atom)` from `i`; returns the index after it.
+///
+/// One loop over atext-or-dot, with the dot rules kept in a flag instead of one loop per
+/// atom: a loop exit is a likely branch mispredict, and addresses have several atoms.
 #[inline(always)]
 fn dot_string_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
-    loop {
-        let start = i;
-        while i < s.len() && is(s[i], ATEXT) {
-            i += 1;
-        }
-        if i == start {
-            return Err(PathError);
-        }
-        if s.get(i) != Some(&b'.') {
-            return Ok(i);
-        }
+    // As if after a dot, so that a leading dot counts as a double dot.
+    let mut prev = b'.';
+    let mut bad = false;
+    while i < s.len() && is(s[i], ATEXT_DOT) {
+        let c = s[i];
+        bad |= (c == b'.') & (prev == b'.');
+        prev = c;
         i += 1;
+    }
+    // A trailing dot, or nothing at all, leaves `prev` at '.'.
+    if bad | (prev == b'.') {
+        Err(PathError)
+    } else {
+        Ok(i)
     }
 }
 
@@ -367,24 +382,23 @@ fn quoted_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
     }
 }
 
-/// `sub-domain *("." sub-domain)` from `i`; returns the index after it.
+/// `sub-domain *("." sub-domain)` from `i`; returns the index after it. One loop for all
+/// labels, as in [`dot_string_end`]: a label neither starts nor ends with `-` or `.`.
 #[inline(always)]
 fn domain_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
-    loop {
-        match s.get(i) {
-            Some(&c) if is(c, LETDIG) => i += 1,
-            _ => return Err(PathError),
-        }
-        while i < s.len() && is(s[i], LDH) {
-            i += 1;
-        }
-        if s[i - 1] == b'-' {
-            return Err(PathError);
-        }
-        if s.get(i) != Some(&b'.') {
-            return Ok(i);
-        }
+    let mut prev = b'.';
+    let mut bad = false;
+    while i < s.len() && is(s[i], LDH_DOT) {
+        let c = s[i];
+        let edge = (c == b'.') | (c == b'-');
+        bad |= ((prev == b'.') & edge) | ((prev == b'-') & (c == b'.'));
+        prev = c;
         i += 1;
+    }
+    if bad | (prev == b'.') | (prev == b'-') {
+        Err(PathError)
+    } else {
+        Ok(i)
     }
 }
 

@@ -149,41 +149,73 @@ impl Command {
     /// themselves are required.
     pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
         let line = trim_end(line);
-        // Dispatch on the upper-cased verb: one fixed-size copy instead of a chain of
-        // case-insensitive comparisons, MAIL and RCPT first since they dominate. The longest
-        // verb has 8 letters, so the space, if any, is in the first 9 bytes.
-        let mut key = [0u8; 8];
-        let (verb, args) = match line.iter().take(key.len() + 1).position(|&c| c == b' ') {
+        // The longest verb has 8 letters, so the space, if any, is in the first 9 bytes.
+        let (verb, args) = match line.iter().take(9).position(|&c| c == b' ') {
             Some(sp) => (&line[..sp], trim_start(&line[sp + 1..])),
-            None if line.len() <= key.len() => (line, &line[line.len()..]),
+            None if line.len() <= 8 => (line, &line[line.len()..]),
             None => return Err(CommandError::Unknown),
         };
-        for (k, v) in key.iter_mut().zip(verb) {
-            *k = v.to_ascii_uppercase();
-        }
-        match &key[..verb.len()] {
-            b"RCPT" => parse_rcpt(args),
-            b"MAIL" => parse_mail(args),
-            b"DATA" => no_args(args, Command::Data, SYNTAX_DATA),
-            b"BDAT" => parse_bdat(args),
-            b"RSET" => no_args(args, Command::Rset, SYNTAX_RSET),
-            b"EHLO" => parse_hello(args, SYNTAX_EHLO).map(Command::Ehlo),
-            b"HELO" => parse_hello(args, SYNTAX_HELO).map(Command::Helo),
-            b"NOOP" => Ok(Command::Noop),
-            b"QUIT" => no_args(args, Command::Quit, SYNTAX_QUIT),
-            b"VRFY" => required_text(args, SYNTAX_VRFY).map(Command::Vrfy),
-            b"EXPN" => required_text(args, SYNTAX_EXPN).map(Command::Expn),
-            b"HELP" if args.is_empty() => Ok(Command::Help(None)),
-            b"HELP" => required_text(args, SYNTAX_HELP).map(|t| Command::Help(Some(t))),
-            b"STARTTLS" => no_args(args, Command::StartTls, SYNTAX_STARTTLS),
-            b"AUTH" => parse_auth(args),
-            b"ETRN" => parse_etrn(args),
-            b"ATRN" => parse_atrn(args),
-            b"TURN" => no_args(args, Command::Turn, SYNTAX_TURN),
+        // Dispatch on the case-folded verb packed in a u64: one integer match instead of a
+        // chain of case-insensitive comparisons; MAIL and RCPT first since they dominate.
+        match fold(verb) {
+            RCPT => parse_rcpt(args),
+            MAIL => parse_mail(args),
+            DATA => no_args(args, Command::Data, SYNTAX_DATA),
+            BDAT => parse_bdat(args),
+            RSET => no_args(args, Command::Rset, SYNTAX_RSET),
+            EHLO => parse_hello(args, SYNTAX_EHLO).map(Command::Ehlo),
+            HELO => parse_hello(args, SYNTAX_HELO).map(Command::Helo),
+            NOOP => Ok(Command::Noop),
+            QUIT => no_args(args, Command::Quit, SYNTAX_QUIT),
+            VRFY => required_text(args, SYNTAX_VRFY).map(Command::Vrfy),
+            EXPN => required_text(args, SYNTAX_EXPN).map(Command::Expn),
+            HELP if args.is_empty() => Ok(Command::Help(None)),
+            HELP => required_text(args, SYNTAX_HELP).map(|t| Command::Help(Some(t))),
+            STARTTLS => no_args(args, Command::StartTls, SYNTAX_STARTTLS),
+            AUTH => parse_auth(args),
+            ETRN => parse_etrn(args),
+            ATRN => parse_atrn(args),
+            TURN => no_args(args, Command::Turn, SYNTAX_TURN),
             _ => Err(CommandError::Unknown),
         }
     }
 }
+
+/// Packs up to 8 bytes into a u64, each OR-ed with 0x20. For letters that is ASCII
+/// lower-casing; only `X` and `x` fold to `x`, and no byte folds to 0, so two words of
+/// different lengths never collide: an exact case-insensitive match for words made of
+/// letters, digits and `-` (whose 0x20 bit is already set). Longer words fold to 0, which no
+/// keyword has.
+pub(crate) const fn fold(word: &[u8]) -> u64 {
+    if word.len() > 8 {
+        return 0;
+    }
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < word.len() {
+        w = (w << 8) | (word[i] | 0x20) as u64;
+        i += 1;
+    }
+    w
+}
+
+const RCPT: u64 = fold(b"RCPT");
+const MAIL: u64 = fold(b"MAIL");
+const DATA: u64 = fold(b"DATA");
+const BDAT: u64 = fold(b"BDAT");
+const RSET: u64 = fold(b"RSET");
+const EHLO: u64 = fold(b"EHLO");
+const HELO: u64 = fold(b"HELO");
+const NOOP: u64 = fold(b"NOOP");
+const QUIT: u64 = fold(b"QUIT");
+const VRFY: u64 = fold(b"VRFY");
+const EXPN: u64 = fold(b"EXPN");
+const HELP: u64 = fold(b"HELP");
+const STARTTLS: u64 = fold(b"STARTTLS");
+const AUTH: u64 = fold(b"AUTH");
+const ETRN: u64 = fold(b"ETRN");
+const ATRN: u64 = fold(b"ATRN");
+const TURN: u64 = fold(b"TURN");
 
 fn trim_end(s: &[u8]) -> &[u8] {
     let end = s
@@ -266,10 +298,9 @@ fn parse_hello(args: &[u8], syntax: &'static str) -> Result<String, CommandError
     let name = std::str::from_utf8(args).map_err(|_| CommandError::Syntax(syntax))?;
     let ok = if name.starts_with('[') {
         address::is_valid_address_literal(name)
-    } else if name.contains('_') {
-        address::is_valid_domain(&name.replace('_', "x"))
     } else {
         address::is_valid_domain(name)
+            || (name.contains('_') && address::is_valid_domain(&name.replace('_', "x")))
     };
     if ok {
         Ok(name.to_owned())

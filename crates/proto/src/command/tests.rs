@@ -358,7 +358,7 @@ fn table() -> Vec<(&'static [u8], Want)> {
         ),
         (
             b"MAIL FROM:<a@b> SIZE=1=2",
-            E(b"501 5.5.4 Bad parameter syntax, expected KEYWORD[=VALUE]\r\n"),
+            E(b"501 5.5.4 SIZE requires a decimal number of octets\r\n"),
         ),
         (
             b"MAIL FROM:<a@b> SI_ZE=1",
