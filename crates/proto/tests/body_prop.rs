@@ -184,6 +184,26 @@ proptest! {
         prop_assert_eq!(got.out, want);
     }
 
+    /// Long clean runs (past the fast path's 256-byte blocks) with one stray byte
+    /// somewhere: the bulk CRLF check must see it wherever it falls.
+    #[test]
+    fn one_anomaly_in_a_long_run(
+        lines in 0usize..120,
+        stray in prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'.')],
+        at in 0.0f64..=1.0,
+        policy in policy(),
+        cuts in cuts(),
+    ) {
+        let mut input = b"0123456789abcdefghijklmnopqrstuvwxyz\r\n".repeat(lines);
+        let pos = ((input.len() as f64) * at) as usize;
+        input.insert(pos.min(input.len()), stray);
+        input.extend_from_slice(b"\r\n.\r\n");
+        let chunks = split(&input, &cuts);
+        let want = body_naive::scan(policy, u64::MAX, &input);
+        prop_assert_eq!(fast(policy, u64::MAX, &chunks), want.clone());
+        prop_assert_eq!(fast(policy, u64::MAX, &[&input]), want);
+    }
+
     /// Stuffing any body, even one with bare CRs and LFs, gives wire bytes whose only end is
     /// the final one: the smuggling property on the way out.
     #[test]
