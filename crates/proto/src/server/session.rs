@@ -249,7 +249,10 @@ impl Session {
                     }
                     let outcome = scanner.outcome();
                     self.state = State::Command;
-                    self.end_of_data(outcome)
+                    match outcome {
+                        Some(o) => self.end_of_data(o),
+                        None => Some(self.close_with(&reply::LOCAL_ERROR)),
+                    }
                 }
                 State::Bdat { .. } => {
                     let (used, step) = self.bdat_bytes(rest);
@@ -530,13 +533,13 @@ impl Session {
 
     fn end_of_data(&mut self, outcome: Outcome) -> Option<Action> {
         match outcome {
-            Outcome::Ok => self.complete(),
-            Outcome::TooLarge => {
+            Outcome::Ok { .. } => self.complete(),
+            Outcome::TooLarge { .. } => {
                 self.txn = None;
                 self.reply(&reply::MESSAGE_TOO_BIG);
                 None
             }
-            Outcome::BareNewline => {
+            Outcome::BareNewline { .. } => {
                 self.txn = None;
                 self.reply(&reply::BARE_NEWLINE);
                 None
