@@ -10,6 +10,11 @@
 //! Each bench asserts how many commands it parsed, so a parser that fails fast on every
 //! line cannot look fast.
 
+// The allocator the `tern` binary uses: tern's commands own their strings, so the
+// allocator is part of what a server pays per command; both parsers get the same one.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use tern_proto::Command;
 

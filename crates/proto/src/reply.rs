@@ -421,6 +421,19 @@ mod tests {
     }
 
     #[test]
+    fn conformance_doc_lists_every_reply() {
+        let doc = include_str!("../../../docs/conformance.md");
+        for (name, r) in ALL {
+            let row = format!(
+                "| {} | {} | `{name}` |",
+                r.code,
+                r.enhanced.expect("enhanced")
+            );
+            assert!(doc.contains(&row), "docs/conformance.md lacks {row}");
+        }
+    }
+
+    #[test]
     fn catalogue_codes_match_their_enhanced_class() {
         for (name, r) in ALL {
             let e = r.enhanced.expect("catalogue replies carry enhanced codes");
