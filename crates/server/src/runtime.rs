@@ -25,6 +25,11 @@ const IO_MEMORY: usize = 512 << 10;
 /// How often a core looks at its control channel.
 const CONTROL_POLL: Duration = Duration::from_millis(20);
 
+/// How often a core compacts its queue shard: deletes segments whose messages are all
+/// done and copies the few live ones out of old segments. Cheap when there is nothing to
+/// do (a plan over the segment list), so a fixed period is enough.
+const COMPACT_EVERY: Duration = Duration::from_secs(30);
+
 /// A message from the control plane to a core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
@@ -170,6 +175,26 @@ async fn run_core(
             return Err(e);
         }
     };
+    let compactor = glommio::spawn_local({
+        let core = std::rc::Rc::clone(&core);
+        async move {
+            loop {
+                futures_lite::future::or(sleep(COMPACT_EVERY), core.stop.wait()).await;
+                if core.stop.is_stopped() {
+                    return;
+                }
+                match core.queue.compact().await {
+                    Ok(r) if !r.deleted.is_empty() || r.copied > 0 => eprintln!(
+                        "tern: core {index}: compaction deleted {} segment(s), copied {} message(s)",
+                        r.deleted.len(),
+                        r.copied
+                    ),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("tern: core {index}: compaction failed: {e}"),
+                }
+            }
+        }
+    });
     // The control pump: the only place this core looks at other threads.
     loop {
         match control.try_recv() {
@@ -181,6 +206,7 @@ async fn run_core(
     for task in accept_loops {
         task.await;
     }
+    compactor.await;
     // Sessions in a transaction get SHUTDOWN_GRACE to finish; idle ones closed at once.
     let deadline = Instant::now() + SHUTDOWN_GRACE + Duration::from_secs(1);
     while core.limits.open() > 0 && Instant::now() < deadline {
