@@ -475,6 +475,11 @@ impl Client {
         Client::wrap(s.into())
     }
 
+    /// A client over a stream connected elsewhere.
+    pub fn from_stream(stream: TcpStream) -> Client {
+        Client::wrap(stream)
+    }
+
     fn wrap(stream: TcpStream) -> Client {
         let _ = stream.set_nodelay(true);
         if let Err(e) = stream.set_read_timeout(Some(REPLY_TIMEOUT)) {
@@ -490,6 +495,12 @@ impl Client {
         if let Err(e) = self.stream.write_all(bytes.as_ref()) {
             panic!("write: {e}");
         }
+    }
+
+    /// Sends, reporting failure instead of panicking (for clients of a server that may
+    /// be killed under them).
+    pub fn try_send(&mut self, bytes: &[u8]) -> bool {
+        self.stream.write_all(bytes).is_ok()
     }
 
     /// Reads one whole reply (every line up to `ddd SP` or a bare `ddd`), as text.
