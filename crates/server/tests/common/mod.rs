@@ -146,6 +146,23 @@ impl Log {
         }
     }
 
+    /// Waits until the child's stderr is closed and every line read.
+    fn wait_closed(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut g = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        while !g.1 {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            g = match self.changed.wait_timeout(g, deadline - now) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+        true
+    }
+
     fn text(&self) -> String {
         let g = self.lines.lock().unwrap_or_else(|p| p.into_inner());
         g.0.join("\n")
@@ -262,6 +279,8 @@ impl Tern {
             match self.child.try_wait() {
                 Ok(Some(s)) => {
                     self.exited = Some(s);
+                    // So that the caller sees every line the process wrote.
+                    assert!(self.log.wait_closed(timeout), "stderr still open");
                     return s;
                 }
                 Ok(None) if Instant::now() < deadline => {
