@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
+use glommio::timer::sleep;
 use tern_proto::reply;
 use tern_proto::server::{Action, Session, StoreError};
 
@@ -96,6 +97,9 @@ pub async fn serve(
     // it trickles in, so a client sending one byte at a time is cut off too (slowloris).
     let mut line_deadline = Instant::now() + limits.command_timeout;
     let mut stop_seen = false;
+    // Set at shutdown for a session in a transaction: the end of its grace, whatever it
+    // is reading (a command line or DATA).
+    let mut grace_deadline: Option<Instant> = None;
     loop {
         let (used, action) = session.input(&conn.buf[conn.start..conn.end]);
         conn.start += used;
@@ -140,7 +144,7 @@ pub async fn serve(
                 return End::Closed;
             }
             // A transaction is open: let it finish, but not for long.
-            line_deadline = line_deadline.min(Instant::now() + SHUTDOWN_GRACE);
+            grace_deadline = Some(Instant::now() + SHUTDOWN_GRACE);
         }
         let timeout = if session.in_data() {
             limits.data_timeout
@@ -157,7 +161,18 @@ pub async fn serve(
                 stream, buf, end, ..
             } = &mut conn;
             let read = stream.read(&mut buf[*end..]);
-            if stop_seen {
+            if let Some(grace) = grace_deadline {
+                // Not the socket's read timeout: glommio arms that timer once per pending
+                // read and keeps it when the read future is dropped (as the stop just did),
+                // so a shorter timeout set now would be ignored and the session would keep
+                // its old, minutes-long deadline past the end of the drain.
+                let left = grace.saturating_duration_since(Instant::now());
+                futures_lite::future::or(async { Some(read.await) }, async {
+                    sleep(left).await;
+                    Some(Err(std::io::Error::from(ErrorKind::TimedOut)))
+                })
+                .await
+            } else if stop_seen {
                 Some(read.await)
             } else {
                 futures_lite::future::or(async { Some(read.await) }, async {

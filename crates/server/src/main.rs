@@ -3,6 +3,7 @@
 //! one option, and a parser crate would cost more build time than this file.
 
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -92,10 +93,12 @@ fn run() -> Result<(), Failure> {
         }
         Command::QueueShow(id, path) => {
             let config = load(path.as_deref())?;
-            print!(
-                "{}",
-                tern::queue_cmd::show(&config, &id).map_err(Failure::Error)?
-            );
+            let shown = tern::queue_cmd::show(&config, &id).map_err(Failure::Error)?;
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(&shown)
+                .and_then(|()| stdout.flush())
+                .map_err(|e| Failure::Error(format!("tern: cannot write to stdout: {e}")))?;
         }
     }
     Ok(())

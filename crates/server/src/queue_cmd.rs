@@ -58,8 +58,10 @@ pub fn list(config: &Config) -> Result<String, String> {
     Ok(out)
 }
 
-/// Everything about one message, then its content.
-pub fn show(config: &Config, id: &str) -> Result<String, String> {
+/// Everything about one message, then its content, byte for byte: a BINARYMIME or 8-bit
+/// body is not text, and a lossy UTF-8 conversion would show the operator other bytes
+/// than the ones queued.
+pub fn show(config: &Config, id: &str) -> Result<Vec<u8>, String> {
     let id: MessageId = id
         .parse()
         .map_err(|_| format!("tern: {id:?} is not a message id"))?;
@@ -90,6 +92,7 @@ pub fn show(config: &Config, id: &str) -> Result<String, String> {
     }
     let body = read_body_offline(&config.server.data_dir, m).map_err(|e| format!("tern: {e}"))?;
     let _ = writeln!(out, "size: {} bytes\n", body.len());
-    out.push_str(&String::from_utf8_lossy(&body));
+    let mut out = out.into_bytes();
+    out.extend_from_slice(&body);
     Ok(out)
 }
