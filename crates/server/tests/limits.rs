@@ -223,3 +223,18 @@ fn connections_per_core() {
     again.expect(GREETING);
     a.cmd("NOOP", "250 2.0.0 Ok\r\n");
 }
+
+#[test]
+fn connections_per_ip_count_across_cores() {
+    // SO_REUSEPORT spreads one client's connections over both cores; the limit is still
+    // the total.
+    let dir = Dir::new();
+    let tern = dir.start(2, "[limits]\nmax_connections_per_ip = 3\n");
+    let open: Vec<Client> = (0..3).map(|_| tern.client()).collect();
+    for _ in 0..4 {
+        let mut extra = Client::connect(tern.addr());
+        extra.expect(TOO_MANY_CONNECTIONS);
+        extra.expect_closed();
+    }
+    drop(open);
+}
