@@ -45,6 +45,6 @@ pub use error::{AppendError, OpenError, ReadError, RecoverError};
 pub use id::MessageId;
 pub use inspect::{inspect, read_body_offline};
 pub use record::{ClientInfo, Envelope, MessageMeta, Outcome, Recipient};
-pub use recover::TailCut;
+pub use recover::{Skipped, TailCut};
 pub use shard::{shard_dir, CompactReport, NewMessage, Recovered, Shard, ShardConfig, ShardStats};
 pub use state::{Location, QueuedMessage};

@@ -6,7 +6,7 @@
 
 use crate::error::RecoverError;
 use crate::record;
-use crate::scan::{Scanner, Tail};
+use crate::scan::{resync, Scanner, Tail};
 use crate::state::{Location, State};
 use std::collections::BTreeMap;
 use std::fs;
@@ -60,6 +60,18 @@ pub struct TailCut {
     pub corrupt: bool,
 }
 
+/// A damaged stretch in the middle of a segment that recovery stepped over, keeping the
+/// good records after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The segment file.
+    pub segment: PathBuf,
+    /// Where the damage starts.
+    pub from: u64,
+    /// Where the next good record starts.
+    pub to: u64,
+}
+
 /// What a replay found.
 #[derive(Debug, Default)]
 pub(crate) struct Replay {
@@ -68,6 +80,7 @@ pub(crate) struct Replay {
     pub(crate) segments: BTreeMap<u64, u64>,
     pub(crate) records: u64,
     pub(crate) cut: Option<TailCut>,
+    pub(crate) skipped: Vec<Skipped>,
 }
 
 /// Whether a replay may change the directory.
@@ -92,22 +105,45 @@ pub(crate) fn replay(dir: &Path, mode: Mode) -> Result<Replay, RecoverError> {
             Err(source) => return Err(RecoverError::Io { path, source }),
         };
         let last = i + 1 == seqs.len();
-        let mut scan = Scanner::new(&bytes);
-        for raw in scan.by_ref() {
-            let rec = record::decode(raw.kind, raw.payload).map_err(|_| RecoverError::Corrupt {
-                segment: path.clone(),
-                offset: raw.offset as u64,
-            })?;
-            let loc = Location {
-                segment: seq,
-                offset: raw.offset as u64,
-                len: raw.framed_len() as u32,
-            };
-            out.state.apply(rec, loc);
-            out.records += 1;
-        }
-        let tail = scan.tail();
-        let good = tail.good_len(bytes.len()) as u64;
+        // Scan from `start`; after a damaged record with good ones behind it, step over it
+        // and go on (a torn write can only be at the end, so records after damage were
+        // synced and may have been acknowledged: cutting them would lose mail).
+        let mut start = 0;
+        let (tail, good) = loop {
+            let mut scan = Scanner::new(&bytes[start..]);
+            for raw in scan.by_ref() {
+                let offset = (start + raw.offset) as u64;
+                let rec =
+                    record::decode(raw.kind, raw.payload).map_err(|_| RecoverError::Corrupt {
+                        segment: path.clone(),
+                        offset,
+                    })?;
+                let loc = Location {
+                    segment: seq,
+                    offset,
+                    len: raw.framed_len() as u32,
+                };
+                out.state.apply(rec, loc);
+                out.records += 1;
+            }
+            let tail = scan.tail();
+            let good = start + tail.good_len(bytes.len() - start);
+            match tail {
+                Tail::Clean => break (tail, good),
+                Tail::Torn { .. } | Tail::Corrupt { .. } => match resync(&bytes, good) {
+                    Some(next) => {
+                        out.skipped.push(Skipped {
+                            segment: path.clone(),
+                            from: good as u64,
+                            to: next as u64,
+                        });
+                        start = next;
+                    }
+                    None => break (tail, good),
+                },
+            }
+        };
+        let good = good as u64;
         match tail {
             Tail::Clean => {}
             Tail::Torn { .. } | Tail::Corrupt { .. } if last => {
@@ -121,10 +157,10 @@ pub(crate) fn replay(dir: &Path, mode: Mode) -> Result<Replay, RecoverError> {
                     });
                 }
             }
-            Tail::Torn { offset } | Tail::Corrupt { offset } => {
+            Tail::Torn { .. } | Tail::Corrupt { .. } => {
                 return Err(RecoverError::Corrupt {
                     segment: path,
-                    offset: offset as u64,
+                    offset: good,
                 })
             }
         }

@@ -55,6 +55,26 @@ impl Tail {
     }
 }
 
+/// Finds the first offset after `bad` where a whole, CRC-valid record starts: how recovery
+/// steps over a damaged record in the middle of a segment instead of discarding every
+/// good record behind it. A false match needs a known kind byte, a length that fits and a
+/// matching CRC32C over the frame at the same time.
+pub fn resync(buf: &[u8], bad: usize) -> Option<usize> {
+    let last = buf.len().checked_sub(HEADER_LEN)?;
+    (bad + 1..=last).find(|&off| {
+        let h = &buf[off..off + HEADER_LEN];
+        if !(1..=3).contains(&h[8]) {
+            return false;
+        }
+        let len = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+        let crc = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+        len <= MAX_PAYLOAD
+            && buf
+                .get(off + 8..off + HEADER_LEN + len as usize)
+                .is_some_and(|f| crc32c::crc32c(f) == crc)
+    })
+}
+
 /// An iterator over the good records of a buffer; [`Scanner::tail`] says how it ended.
 #[derive(Debug, Clone)]
 pub struct Scanner<'a> {
@@ -162,6 +182,24 @@ mod tests {
         encode_done(&mut buf, id(0));
         ends.push(buf.len());
         (buf, ends)
+    }
+
+    #[test]
+    fn resync_finds_the_next_whole_record_after_damage() {
+        let (buf, ends) = sample();
+        for (i, &end) in ends.iter().enumerate().take(ends.len() - 1) {
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            for at in start..end {
+                let mut b = buf.clone();
+                b[at] ^= 0x01;
+                assert_eq!(resync(&b, start), Some(end), "record {i}, byte {at}");
+            }
+        }
+        // Damage in the last record: nothing whole follows.
+        let mut b = buf.clone();
+        let last_start = ends[ends.len() - 2];
+        b[last_start + 10] ^= 0x01;
+        assert_eq!(resync(&b, last_start), None);
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::error::{AppendError, OpenError, ReadError};
 use crate::id::MessageId;
 use crate::io::{GlommioIo, SegmentFile, SegmentIo};
 use crate::record::{self, ClientInfo, Envelope, MessageMeta, Outcome, Record};
-use crate::recover::{self, segment_path, Mode, TailCut};
+use crate::recover::{self, segment_path, Mode, Skipped, TailCut};
 use crate::scan::{Scanner, Tail};
 use crate::state::{Location, QueuedMessage, State};
 use std::cell::{Cell, RefCell};
@@ -89,6 +89,9 @@ pub struct Recovered {
     pub messages: usize,
     /// The torn or corrupt tail cut off the last segment, if there was one.
     pub cut: Option<TailCut>,
+    /// Damaged stretches stepped over in the middle of segments (the records after each
+    /// were kept).
+    pub skipped: Vec<Skipped>,
     /// The id epoch of this run (the new head segment's number).
     pub epoch: u64,
 }
@@ -248,6 +251,7 @@ impl<I: SegmentIo> Shard<I> {
             records: replay.records,
             messages: replay.state.messages.len(),
             cut: replay.cut,
+            skipped: replay.skipped,
             epoch,
         };
         segments.insert(epoch, 0);

@@ -75,6 +75,14 @@ impl Core {
                 cut.offset
             );
         }
+        for s in &recovered.skipped {
+            eprintln!(
+                "tern: core {index}: stepped over damaged bytes {}..{} of {}; the records after them were kept",
+                s.from,
+                s.to,
+                s.segment.display()
+            );
+        }
         if recovered.messages > 0 {
             eprintln!(
                 "tern: core {index}: recovered {} queued messages from {} segments",

@@ -147,7 +147,7 @@ pub struct LimitsSection {
         deserialize_with = "non_negative"
     )]
     pub max_connections_per_core: u64,
-    /// Most concurrent sessions from one client IP address on one core. Default: `100`.
+    /// Most concurrent sessions from one client IP address, across all cores. Default: `100`.
     #[serde(
         default = "default_max_connections_per_ip",
         deserialize_with = "non_negative"

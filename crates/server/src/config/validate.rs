@@ -69,7 +69,7 @@ pub struct Limits {
     pub max_recipients: usize,
     /// Most concurrent sessions per core; at least 1.
     pub max_connections_per_core: usize,
-    /// Most concurrent sessions per client IP address per core; at least 1.
+    /// Most concurrent sessions per client IP address, across all cores; at least 1.
     pub max_connections_per_ip: usize,
     /// Wait for the next command; nonzero.
     pub command_timeout: Duration,
