@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::rc::Rc;
 use std::time::Duration;
 use tern_queue::io::SimIo;
-use tern_queue::{AppendError, MessageId, OpenError, RecoverError, Shard, ShardConfig};
+use tern_queue::{AppendError, MessageId, Shard, ShardConfig};
 
 /// Appends `n` messages in one shard run; returns their ids and the head's byte length
 /// after each append.
