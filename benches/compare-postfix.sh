@@ -62,7 +62,7 @@ tree_cpu() {
 }
 
 start_sink() { # $1 = messages to wait for
-  "$LT" sink --listen "127.0.0.1:$SINK_PORT" --exit-after "$1" --duration 120s \
+  "$LT" sink --listen "127.0.0.1:$SINK_PORT" --exit-after "$1" --duration 30s \
     --json "$WORK/sink.json" >/dev/null 2>&1 &
   SINK_PID=$!; PIDS+=("$SINK_PID"); sleep 0.3
 }
@@ -89,8 +89,8 @@ run_one() {
     rate=$(printf '%.0f' "$(json_num "$WORK/send.json" msgs_per_s)")
     p50=$(json_lat "$WORK/send.json" data_end p50); p99=$(json_lat "$WORK/send.json" data_end p99)
   fi
-  # End to end: until the sink has counted every message (or its 120 s cap).
-  timeout 130 tail --pid="$SINK_PID" -f /dev/null || true
+  # End to end: until the sink has counted every message (or its 30 s cap).
+  timeout 40 tail --pid="$SINK_PID" -f /dev/null || true
   local t2; t2=$(date +%s.%N); c1=$(tree_cpu "$spid")
   local got; got=$(json_num "$WORK/sink.json" messages || echo 0)
   e2e=$(awk -v m="${got:-0}" -v a="$t0" -v b="$t2" 'BEGIN { printf "%.0f", m / (b - a) }')
@@ -101,8 +101,8 @@ run_one() {
 workloads() { # SERVER PORT PID
   local gen
   for gen in smtp-source tern-loadtest; do
-    for s in 1 10 50 200; do run_one "$1" "$gen" "1KiB x$s" "$2" "$3" "$s" 1024 "$(n_of 3000)"; done
-    run_one "$1" "$gen" "100KiB x10" "$2" "$3" 10 102400 "$(n_of 600)"
+    for s in 1 10 50 200; do run_one "$1" "$gen" "1KiB x$s" "$2" "$3" "$s" 1024 "$(n_of 2000)"; done
+    run_one "$1" "$gen" "100KiB x10" "$2" "$3" 10 102400 "$(n_of 400)"
   done
 }
 
@@ -146,13 +146,15 @@ if [[ $HAVE_TERN == 1 ]]; then
 [server]
 data_dir = "$WORK/tern/data"
 
-[[listeners]]
+[[listener]]
 address = "127.0.0.1:$TERN_PORT"
 
 [relay]
-smarthost = "127.0.0.1:$SINK_PORT"
 trusted_networks = ["127.0.0.0/8"]
 EOF
+  # Delivery (and so its route/smarthost keys) is still being written: until tern relays,
+  # its end-to-end column stays 0 after the sink's 30 s cap, and only the accept side of
+  # the tern rows means anything. Add the [[route]] to the sink here once it exists.
   "$TERN" serve --config "$WORK/tern/tern.toml" >"$WORK/tern/out.log" 2>&1 &
   TERN_PID=$!; PIDS+=("$TERN_PID"); sleep 1
   if kill -0 "$TERN_PID" 2>/dev/null; then
