@@ -190,6 +190,27 @@ impl Session {
         None
     }
 
+    /// Answers the message of [`Action::StoreMessage`] with the runtime's own refusal
+    /// instead of storing it: a sink or test server that plays a 4xx/5xx, or a policy check
+    /// after DATA. `reply` is sent as given when it is 4xx or 5xx; anything else is replaced
+    /// by `451 4.3.0` so that this path can never acknowledge a message. A 421 also closes
+    /// the session (RFC 5321 3.8) and returns [`Action::Close`].
+    pub fn refuse_message(&mut self, reply: &Reply) -> Option<Action> {
+        if self.state_is(Wait::Store) {
+            self.state = State::Command;
+        }
+        self.ready = None;
+        if reply.code == 421 {
+            return Some(self.close_with(reply));
+        }
+        if (400..600).contains(&reply.code) {
+            self.reply(reply);
+        } else {
+            self.reply(&reply::LOCAL_ERROR);
+        }
+        None
+    }
+
     /// The TLS handshake after [`Action::StartTls`] succeeded: the session starts over,
     /// as if newly connected, without a greeting (RFC 3207 4.2).
     pub fn tls_started(&mut self) {

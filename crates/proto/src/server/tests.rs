@@ -148,6 +148,53 @@ fn store_failures_never_say_250() {
 }
 
 #[test]
+fn refuse_message_sends_the_given_reply_and_never_250() {
+    let cases: &[(reply::Reply, &str, Option<Action>)] = &[
+        (
+            reply::Reply::new(550, Some(reply::Enhanced(5, 7, 1)), "No thanks"),
+            "550 5.7.1 No thanks\r\n",
+            None,
+        ),
+        (
+            reply::Reply::new(451, Some(reply::Enhanced(4, 0, 0)), "Later"),
+            "451 4.0.0 Later\r\n",
+            None,
+        ),
+        (
+            reply::Reply::new(250, Some(reply::Enhanced(2, 0, 0)), "Sneaky"),
+            "451 4.3.0 Local error in processing, try again later\r\n",
+            None,
+        ),
+        (
+            reply::Reply::new(421, Some(reply::Enhanced(4, 3, 2)), "Bye"),
+            "421 4.3.2 Bye\r\n",
+            Some(Action::Close),
+        ),
+    ];
+    for (r, want, action) in cases {
+        let mut s = session();
+        ehlo(&mut s);
+        let (_, a) = talk(
+            &mut s,
+            b"MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n",
+        );
+        assert_eq!(a, Action::NeedInput);
+        s.consume_output(s.output().len());
+        assert_eq!(s.input(b"x\r\n.\r\nNOOP\r\n").1, Action::StoreMessage);
+        assert_eq!(&s.refuse_message(r), action);
+        assert_eq!(String::from_utf8_lossy(s.output()), *want);
+        s.consume_output(s.output().len());
+        if action.is_none() {
+            // Back in the command state: the pipelined NOOP is answered.
+            let (out, _) = talk(&mut s, b"NOOP\r\n");
+            assert_eq!(out, "250 2.0.0 Ok\r\n");
+        } else {
+            assert!(s.is_closed());
+        }
+    }
+}
+
+#[test]
 fn sequencing_errors() {
     let cases: &[(&[u8], &str)] = &[
         (
