@@ -32,7 +32,7 @@ pub fn filler(len: usize) -> Vec<u8> {
         if i == 3 {
             out.push(b'.');
         } else {
-            if i % 7 == 0 {
+            if i.is_multiple_of(7) {
                 out.push(b'.');
             }
             out.extend_from_slice(format!("tern-loadtest filler line {i} ").as_bytes());

@@ -18,7 +18,7 @@ pub fn send_loop(shared: &crate::send::Shared) {
     while shared.finished.load(Ordering::Relaxed) < threads {
         std::thread::sleep(TICK);
         ticks += 1;
-        if !tty || ticks % 10 != 0 {
+        if !tty || !ticks.is_multiple_of(10) {
             continue;
         }
         let done = shared.done.load(Ordering::Relaxed);
@@ -53,7 +53,7 @@ pub fn sink_loop(shared: &crate::sink::Shared, threads: usize) {
     while shared.finished.load(Ordering::Relaxed) < threads {
         std::thread::sleep(TICK);
         ticks += 1;
-        if !tty || ticks % 10 != 0 {
+        if !tty || !ticks.is_multiple_of(10) {
             continue;
         }
         let n = shared.messages.load(Ordering::Relaxed);
