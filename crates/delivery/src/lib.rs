@@ -22,10 +22,13 @@
 //! ```
 #![deny(missing_docs)]
 
+mod conn;
 pub mod dsn;
 pub mod outcome;
 pub mod route;
 pub mod schedule;
+pub mod signal;
+pub mod worker;
 
 #[cfg(test)]
 mod dsn_tests;

@@ -63,6 +63,16 @@ fn default_toml_mentions_every_key() {
         "accept_domains",
         "segment_size",
         "max_disk_use",
+        "retry_initial",
+        "retry_max",
+        "max_queue_lifetime",
+        "connect_timeout",
+        "idle_timeout",
+        "max_connections",
+        "max_connections_per_host",
+        "domains",
+        "smarthost",
+        "hold",
     ];
     for key in keys {
         let assigned = DEFAULT_TOML
@@ -185,11 +195,11 @@ fn error_table() {
         // Unknown keys, at every level.
         (
             "bogus = 1\n",
-            "t.toml:1:1: bogus: unknown field `bogus`, expected one of `server`, `listener`, `limits`, `relay`, `queue`",
+            "t.toml:1:1: bogus: unknown field `bogus`, expected one of `server`, `listener`, `limits`, `relay`, `queue`, `delivery`, `route`",
         ),
         (
             "[delivery]\nsmarthost = \"x\"\n",
-            "t.toml:1:2: delivery: unknown field `delivery`, expected one of `server`, `listener`, `limits`, `relay`, `queue`",
+            "t.toml:2:1: delivery.smarthost: unknown field `smarthost`, expected one of `retry_initial`, `retry_max`, `max_queue_lifetime`, `connect_timeout`, `command_timeout`, `idle_timeout`, `max_connections`, `max_connections_per_host`",
         ),
         (
             "[server]\n\n  hostnme = \"x\"\n",
@@ -354,4 +364,89 @@ fn load_names_the_path() {
         err.to_string(),
         "/nonexistent/tern.toml: cannot read: No such file or directory (os error 2)"
     );
+}
+
+#[test]
+fn delivery_defaults_and_values() {
+    let c = ok("");
+    assert_eq!(
+        c.delivery,
+        Delivery {
+            schedule: tern_delivery::schedule::Schedule {
+                retry_initial: Duration::from_secs(300),
+                retry_max: Duration::from_secs(3600),
+                max_queue_lifetime: Duration::from_secs(5 * 86_400),
+            },
+            connect_timeout: Duration::from_secs(30),
+            command_timeout: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(5),
+            max_connections: 100,
+            max_connections_per_host: 10,
+        }
+    );
+    assert!(c.routes.routes().is_empty());
+    let c = ok("[delivery]\nretry_initial = \"1s\"\nretry_max = 2\n");
+    assert_eq!(c.delivery.schedule.retry_initial, Duration::from_secs(1));
+    assert_eq!(c.delivery.schedule.retry_max, Duration::from_secs(2));
+}
+
+#[test]
+fn routes() {
+    use tern_delivery::route::{DomainPattern, RouteAction};
+    let c = ok(concat!(
+        "[[route]]\ndomains = [\"Hold.example\"]\nhold = true\n",
+        "[[route]]\ndomains = [\"*.example\", \"*\"]\n",
+        "smarthost = [\"127.0.0.1:2526\", \"[::1]:2527\"]\n",
+    ));
+    let r = c.routes.routes();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0].domains, [DomainPattern::Exact("hold.example".into())]);
+    assert_eq!(r[0].action, RouteAction::Hold);
+    let addrs: Vec<String> = match &r[1].action {
+        RouteAction::Smarthost(a) => a.iter().map(|a| a.to_string()).collect(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(addrs, ["127.0.0.1:2526", "[::1]:2527"]);
+    assert_eq!(c.routes.lookup("x.example").map(|(i, _)| i), Some(1));
+}
+
+#[test]
+fn delivery_and_route_errors() {
+    let table: &[(&str, &str)] = &[
+        (
+            "[delivery]\nretry_initial = \"1h\"\nretry_max = \"1m\"\n",
+            "t.toml:3:13: delivery.retry_max: must not be less than delivery.retry_initial",
+        ),
+        (
+            "[delivery]\nmax_connections = 0\n",
+            "t.toml:2:19: delivery.max_connections: must be greater than 0",
+        ),
+        (
+            "[[route]]\ndomains = []\nhold = true\n",
+            "t.toml:2:11: route[0].domains: at least one domain pattern is required",
+        ),
+        (
+            "[[route]]\ndomains = [\"a.*\"]\nhold = true\n",
+            "t.toml:2:12: route[0].domains[0]: invalid domain pattern \"a.*\": expected \"*\", \"*.example.net\" or \"example.com\"",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\n",
+            "t.toml:1:1: route[0]: a route needs one of smarthost = [\"HOST:PORT\", ...] or hold = true",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nhold = true\nsmarthost = [\"127.0.0.1:25\"]\n",
+            "t.toml:3:8: route[0].hold: a route takes one of smarthost and hold, not both",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1\"]\n",
+            "t.toml:3:14: route[0].smarthost[0]: invalid address \"127.0.0.1\": expected HOST:PORT, e.g. \"127.0.0.1:2525\" or \"[::1]:2525\"",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nmx = true\n",
+            "t.toml:3:1: route[0].mx: unknown field `mx`, expected one of `domains`, `smarthost`, `hold`",
+        ),
+    ];
+    for (text, want) in table {
+        assert_eq!(check(text).err().as_deref(), Some(*want), "{text:?}");
+    }
 }

@@ -12,9 +12,12 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tern_delivery::route::{DomainPattern, Route, RouteAction, RouteTable};
+use tern_delivery::schedule::Schedule;
+
 use super::file::{
-    BareNewline, DurationValue, FileConfig, LimitsSection, ListenerMode, ListenerSection,
-    QueueSection, RelaySection, ServerSection, SizeValue,
+    BareNewline, DeliverySection, DurationValue, FileConfig, LimitsSection, ListenerMode,
+    ListenerSection, QueueSection, RelaySection, RouteSection, ServerSection, SizeValue,
 };
 use super::ipnet::IpNet;
 use super::units::{parse_duration, parse_size};
@@ -35,6 +38,27 @@ pub struct Config {
     pub relay: Relay,
     /// `[queue]`.
     pub queue: Queue,
+    /// `[delivery]`.
+    pub delivery: Delivery,
+    /// `[[route]]`, in order; smarthost names resolved.
+    pub routes: RouteTable,
+}
+
+/// `[delivery]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Backoff and queue lifetime; `retry_initial <= retry_max`, all nonzero.
+    pub schedule: Schedule,
+    /// Outbound connect timeout; nonzero.
+    pub connect_timeout: Duration,
+    /// Wait for each reply of a next hop; nonzero.
+    pub command_timeout: Duration,
+    /// Idle connection cache time; nonzero.
+    pub idle_timeout: Duration,
+    /// Outbound connections per core; at least 1.
+    pub max_connections: usize,
+    /// Outbound connections per core and hop; at least 1.
+    pub max_connections_per_host: usize,
 }
 
 /// `[server]`, validated.
@@ -166,12 +190,16 @@ pub(crate) fn validate(file: &FileConfig, host: &Host) -> Result<Config, Invalid
     let limits = validate_limits(&file.limits)?;
     let relay = validate_relay(&file.relay)?;
     let queue = validate_queue(&file.queue, server.cores)?;
+    let delivery = validate_delivery(&file.delivery)?;
+    let routes = validate_routes(&file.routes)?;
     Ok(Config {
         server,
         listeners,
         limits,
         relay,
         queue,
+        delivery,
+        routes,
     })
 }
 
@@ -387,6 +415,86 @@ fn validate_queue(q: &QueueSection, cores: usize) -> Result<Queue, Invalid> {
         segment_size,
         max_disk_use,
     })
+}
+
+fn validate_delivery(d: &DeliverySection) -> Result<Delivery, Invalid> {
+    let path = |key| KeyPath::key("delivery").push(key);
+    let retry_initial = timeout(&d.retry_initial, path("retry_initial"))?;
+    let retry_max = timeout(&d.retry_max, path("retry_max"))?;
+    if retry_max < retry_initial {
+        return Err(Invalid::new(
+            path("retry_max"),
+            "must not be less than delivery.retry_initial",
+        ));
+    }
+    Ok(Delivery {
+        schedule: Schedule {
+            retry_initial,
+            retry_max,
+            max_queue_lifetime: timeout(&d.max_queue_lifetime, path("max_queue_lifetime"))?,
+        },
+        connect_timeout: timeout(&d.connect_timeout, path("connect_timeout"))?,
+        command_timeout: timeout(&d.command_timeout, path("command_timeout"))?,
+        idle_timeout: timeout(&d.idle_timeout, path("idle_timeout"))?,
+        max_connections: count(d.max_connections, path("max_connections"))?,
+        max_connections_per_host: count(
+            d.max_connections_per_host,
+            path("max_connections_per_host"),
+        )?,
+    })
+}
+
+fn validate_routes(sections: &[RouteSection]) -> Result<RouteTable, Invalid> {
+    let mut routes = Vec::with_capacity(sections.len());
+    for (i, r) in sections.iter().enumerate() {
+        let path = |key| KeyPath::key("route").index(i).push(key);
+        if r.domains.is_empty() {
+            return Err(Invalid::new(
+                path("domains"),
+                "at least one domain pattern is required",
+            ));
+        }
+        let domains = r
+            .domains
+            .iter()
+            .enumerate()
+            .map(|(j, d)| {
+                DomainPattern::parse(d).map_err(|e| Invalid::new(path("domains").index(j), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let action = match (&r.smarthost, r.hold) {
+            (Some(hosts), None | Some(false)) => {
+                if hosts.is_empty() {
+                    return Err(Invalid::new(
+                        path("smarthost"),
+                        "at least one HOST:PORT is required",
+                    ));
+                }
+                let mut addrs = Vec::new();
+                for (j, h) in hosts.iter().enumerate() {
+                    addrs.extend(
+                        resolve(h).map_err(|e| Invalid::new(path("smarthost").index(j), e))?,
+                    );
+                }
+                RouteAction::Smarthost(addrs)
+            }
+            (None, Some(true)) => RouteAction::Hold,
+            (Some(_), Some(true)) => {
+                return Err(Invalid::new(
+                    path("hold"),
+                    "a route takes one of smarthost and hold, not both",
+                ))
+            }
+            (None, None | Some(false)) => {
+                return Err(Invalid::new(
+                    KeyPath::key("route").index(i),
+                    "a route needs one of smarthost = [\"HOST:PORT\", ...] or hold = true",
+                ))
+            }
+        };
+        routes.push(Route { domains, action });
+    }
+    Ok(RouteTable::new(routes))
 }
 
 /// A count where zero would make the server refuse everything.
