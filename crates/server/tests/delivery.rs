@@ -1,0 +1,159 @@
+//! Delivery end to end: a client sends through `tern serve`, which relays over a smarthost
+//! route into a sink SMTP server on loopback.
+
+#[path = "delivery_harness.rs"]
+mod harness;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use harness::{after_received, free_port, submit, wait_for, Sink, SinkState, Tern};
+use tern_proto::ReversePath;
+
+fn route_to(port: u16) -> String {
+    format!(
+        "[delivery]\nretry_initial = \"1s\"\nretry_max = \"2s\"\nidle_timeout = \"1s\"\n\n\
+         [[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1:{port}\"]\n"
+    )
+}
+
+/// What the client sends after DATA (dot-stuffed), and what must arrive (unstuffed).
+const WIRE: &[u8] = b"Subject: dots and bytes\r\nFrom: alice@example.org\r\n\r\n..leading dot\r\n.\
+..\r\nh\xc3\xa9llo 8-bit \xff\xfe\r\nlast line\r\n";
+const BODY: &[u8] = b"Subject: dots and bytes\r\nFrom: alice@example.org\r\n\r\n.leading dot\r\n.\
+.\r\nh\xc3\xa9llo 8-bit \xff\xfe\r\nlast line\r\n";
+
+#[test]
+fn relays_envelope_and_body_byte_for_byte() {
+    let sink = Sink::start(free_port(), &["example.net", "example.org"]);
+    let tern = Tern::start(&route_to(sink.addr.port()));
+    submit(
+        tern.port,
+        "MAIL FROM:<alice@example.org> BODY=8BITMIME",
+        &["RCPT TO:<bob@example.net>", "RCPT TO:<carol@example.net>"],
+        WIRE,
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || sink.count() == 1),
+        "not delivered"
+    );
+    let got = sink.messages().remove(0);
+    assert_eq!(got.envelope.from.to_string(), "<alice@example.org>");
+    let rcpts: Vec<String> = got
+        .envelope
+        .rcpts
+        .iter()
+        .map(|r| r.path.to_string())
+        .collect();
+    assert_eq!(rcpts, ["<bob@example.net>", "<carol@example.net>"]);
+    assert_eq!(
+        got.envelope.params.body,
+        Some(tern_proto::BodyType::EightBitMime)
+    );
+    let (received, rest) = after_received(&got.body);
+    assert_eq!(rest, BODY);
+    let received = String::from_utf8_lossy(received);
+    assert!(received.contains("by tern.test"), "{received}");
+    // One transaction for both recipients, and nothing more afterwards.
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(sink.state.transactions.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn temporary_failure_is_retried_and_delivered_once() {
+    let state = Arc::new(SinkState::default());
+    state.fail_next.store(1, Ordering::SeqCst);
+    let sink = Sink::start_with(free_port(), &["example.net"], Arc::clone(&state));
+    let tern = Tern::start(&route_to(sink.addr.port()));
+    submit(
+        tern.port,
+        "MAIL FROM:<alice@example.org>",
+        &["RCPT TO:<bob@example.net>"],
+        WIRE,
+    );
+    assert!(
+        wait_for(Duration::from_secs(15), || sink.count() == 1),
+        "not delivered after the retry"
+    );
+    assert!(
+        state.transactions.load(Ordering::SeqCst) == 2,
+        "one 451, one 250"
+    );
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(sink.count(), 1, "delivered exactly once");
+    assert_eq!(state.transactions.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn permanent_failure_bounces_to_the_sender() {
+    // The sink takes example.org (the sender's domain) but refuses relaying to
+    // nowhere.example with 554 5.7.1.
+    let sink = Sink::start(free_port(), &["example.org"]);
+    let tern = Tern::start(&route_to(sink.addr.port()));
+    submit(
+        tern.port,
+        "MAIL FROM:<alice@example.org> ENVID=env42",
+        &["RCPT TO:<nobody@nowhere.example> ORCPT=rfc822;orig@nowhere.example"],
+        WIRE,
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || sink.count() == 1),
+        "no bounce"
+    );
+    let bounce = sink.messages().remove(0);
+    assert_eq!(bounce.envelope.from, ReversePath::Null);
+    let to: Vec<String> = bounce
+        .envelope
+        .rcpts
+        .iter()
+        .map(|r| r.path.to_string())
+        .collect();
+    assert_eq!(to, ["<alice@example.org>"]);
+    let text = String::from_utf8_lossy(&bounce.body).into_owned();
+    for want in [
+        "To: <alice@example.org>\r\n",
+        "Content-Type: multipart/report; report-type=delivery-status;",
+        "Content-Type: message/delivery-status\r\n",
+        "Reporting-MTA: dns; tern.test\r\n",
+        "Original-Envelope-Id: env42\r\n",
+        "Arrival-Date: ",
+        "Final-Recipient: rfc822; nobody@nowhere.example\r\n",
+        "Original-Recipient: rfc822; orig@nowhere.example\r\n",
+        "Action: failed\r\n",
+        "Status: 5.7.1\r\n",
+        "Remote-MTA: dns; 127.0.0.1\r\n",
+        "Diagnostic-Code: smtp; 554 5.7.1 ",
+        "Content-Type: message/rfc822\r\n",
+        "h\u{e9}llo 8-bit",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    // The original came back whole, after its Received header.
+    assert!(bounce.body.windows(BODY.len()).any(|w| w == BODY));
+    // The bounce itself was delivered once; nothing else arrives.
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(sink.count(), 1);
+}
+
+#[test]
+fn sink_down_defers_then_delivers_when_it_starts() {
+    let port = free_port();
+    let tern = Tern::start(&route_to(port));
+    submit(
+        tern.port,
+        "MAIL FROM:<alice@example.org>",
+        &["RCPT TO:<bob@example.net>"],
+        WIRE,
+    );
+    thread::sleep(Duration::from_millis(1500));
+    let sink = Sink::start(port, &["example.net"]);
+    assert!(
+        wait_for(Duration::from_secs(15), || sink.count() == 1),
+        "not delivered after the sink came up"
+    );
+    let got = sink.messages();
+    let (_, rest) = after_received(&got[0].body);
+    assert_eq!(rest, BODY);
+}
