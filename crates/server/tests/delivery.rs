@@ -157,3 +157,39 @@ fn sink_down_defers_then_delivers_when_it_starts() {
     let (_, rest) = after_received(&got[0].body);
     assert_eq!(rest, BODY);
 }
+
+#[test]
+fn held_domain_stays_queued_and_listed() {
+    let sink = Sink::start(free_port(), &["example.net", "hold.example"]);
+    let mut tern = Tern::start(&format!(
+        "[[route]]\ndomains = [\"hold.example\"]\nhold = true\n\n{}",
+        route_to(sink.addr.port())
+    ));
+    submit(
+        tern.port,
+        "MAIL FROM:<alice@example.org>",
+        &["RCPT TO:<x@hold.example>", "RCPT TO:<bob@example.net>"],
+        WIRE,
+    );
+    assert!(wait_for(Duration::from_secs(10), || sink.count() == 1));
+    thread::sleep(Duration::from_millis(500));
+    tern.kill9();
+    let got = sink.messages();
+    let rcpts: Vec<String> = got[0]
+        .envelope
+        .rcpts
+        .iter()
+        .map(|r| r.path.to_string())
+        .collect();
+    assert_eq!(
+        rcpts,
+        ["<bob@example.net>"],
+        "only the routed recipient went out"
+    );
+    let list = tern.queue_list();
+    assert!(
+        list.contains("to <x@hold.example> (deferred), <bob@example.net> (delivered)"),
+        "{list}"
+    );
+    assert!(list.ends_with("1 message(s) queued\n"), "{list}");
+}

@@ -48,6 +48,8 @@ pub struct SinkState {
     pub transactions: AtomicUsize,
     /// Connections accepted.
     pub connections: AtomicUsize,
+    /// Wait this many milliseconds before answering each end-of-data.
+    pub delay_ms: AtomicUsize,
     stop: AtomicBool,
 }
 
@@ -142,6 +144,8 @@ fn serve(mut stream: TcpStream, domains: &[String], st: &SinkState) {
             Action::StoreMessage => {
                 st.transactions.fetch_add(1, Ordering::SeqCst);
                 let msg = s.take_message();
+                let delay = st.delay_ms.load(Ordering::SeqCst) as u64;
+                thread::sleep(Duration::from_millis(delay));
                 let fail = st
                     .fail_next
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
