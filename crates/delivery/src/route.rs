@@ -11,70 +11,10 @@
 //! Names compare ASCII case-insensitively, as DNS does. A domain that no route matches has
 //! no route; the worker defers it (see `docs/configuration.md`).
 
-use std::fmt;
 use std::net::SocketAddr;
 
 use tern_proto::reply::{Enhanced, Reply};
-
-/// One domain pattern of a route.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DomainPattern {
-    /// `*`: everything.
-    Any,
-    /// `*.suffix`: names strictly below `suffix` (stored lower-case, without the `*.`).
-    Below(String),
-    /// An exact name (stored lower-case).
-    Exact(String),
-}
-
-impl DomainPattern {
-    /// Parses `*`, `*.example.net` or `example.com`. The name part must be a domain
-    /// (RFC 5321 syntax); a `*` anywhere else is refused.
-    pub fn parse(text: &str) -> Result<DomainPattern, String> {
-        if text == "*" {
-            return Ok(DomainPattern::Any);
-        }
-        let (below, name) = match text.strip_prefix("*.") {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        if !tern_proto::address::is_valid_domain(name) || name.contains('*') {
-            return Err(format!(
-                "invalid domain pattern {text:?}: expected \"*\", \"*.example.net\" or \"example.com\""
-            ));
-        }
-        let name = name.to_ascii_lowercase();
-        Ok(if below {
-            DomainPattern::Below(name)
-        } else {
-            DomainPattern::Exact(name)
-        })
-    }
-
-    /// Whether `domain` matches (ASCII case-insensitive).
-    pub fn matches(&self, domain: &str) -> bool {
-        match self {
-            DomainPattern::Any => true,
-            DomainPattern::Exact(name) => domain.eq_ignore_ascii_case(name),
-            DomainPattern::Below(suffix) => {
-                let (d, n) = (domain.as_bytes(), domain.len());
-                n > suffix.len() + 1
-                    && d[n - suffix.len() - 1] == b'.'
-                    && d[n - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
-            }
-        }
-    }
-}
-
-impl fmt::Display for DomainPattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DomainPattern::Any => f.write_str("*"),
-            DomainPattern::Below(s) => write!(f, "*.{s}"),
-            DomainPattern::Exact(s) => f.write_str(s),
-        }
-    }
-}
+pub use tern_proto::server::DomainPattern;
 
 /// What a route does with the recipients it matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +24,10 @@ pub enum RouteAction {
     Smarthost(Vec<SocketAddr>),
     /// Keep the mail queued until the domain's owner asks for it (ETRN, ATRN, TURN).
     Hold,
+    /// Refuse the recipients with this reply: at RCPT time (the server session checks
+    /// [`RouteTable::rejections`]), and at delivery for mail queued before the route
+    /// existed.
+    Reject(Reply),
 }
 
 /// One `[[route]]`.
@@ -110,6 +54,30 @@ impl RouteTable {
     /// The routes, in order.
     pub fn routes(&self) -> &[Route] {
         &self.routes
+    }
+
+    /// The table as the server session's RCPT check needs it: every pattern in order, with
+    /// the reply of a reject route or `None` for any other route (first match decides, so
+    /// a domain an earlier route takes is not refused). Empty when no route rejects; the
+    /// patterns after the last reject route are left out, since they can only accept.
+    pub fn rejections(&self) -> Vec<(DomainPattern, Option<Reply>)> {
+        let mut all: Vec<(DomainPattern, Option<Reply>)> = self
+            .routes
+            .iter()
+            .flat_map(|r| {
+                let reply = match &r.action {
+                    RouteAction::Reject(reply) => Some(reply.clone()),
+                    _ => None,
+                };
+                r.domains.iter().map(move |d| (d.clone(), reply.clone()))
+            })
+            .collect();
+        let keep = all
+            .iter()
+            .rposition(|(_, r)| r.is_some())
+            .map_or(0, |i| i + 1);
+        all.truncate(keep);
+        all
     }
 
     /// The first route matching `domain`, with its index (the worker's key for a next hop).
@@ -170,43 +138,6 @@ mod tests {
     }
 
     #[test]
-    fn patterns() {
-        let table: &[(&str, &str, bool)] = &[
-            ("*", "example.com", true),
-            ("*", "[192.0.2.1]", true),
-            ("*", "", true),
-            ("example.com", "example.com", true),
-            ("example.com", "EXAMPLE.Com", true),
-            ("Example.COM", "example.com", true),
-            ("example.com", "a.example.com", false),
-            ("example.com", "example.co", false),
-            ("*.example.net", "a.example.net", true),
-            ("*.example.net", "b.A.EXAMPLE.net", true),
-            ("*.example.net", "example.net", false),
-            ("*.example.net", "badexample.net", false),
-            ("*.example.net", ".example.net", false),
-            ("*.example.net", "a.example.net.evil", false),
-            ("*.example.net", "ü.example.net", true),
-        ];
-        for (p, d, want) in table {
-            assert_eq!(pat(p).matches(d), *want, "{p} vs {d}");
-        }
-        for bad in [
-            "",
-            "*.",
-            "*.*",
-            "a.*.b",
-            "exa mple.com",
-            "*example.com",
-            "**",
-            "a..b",
-        ] {
-            assert!(DomainPattern::parse(bad).is_err(), "{bad:?}");
-        }
-        assert_eq!(pat("*.Example.NET").to_string(), "*.example.net");
-    }
-
-    #[test]
     fn first_match_wins() {
         let sa: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 25));
         let t = RouteTable::new(vec![
@@ -230,6 +161,36 @@ mod tests {
         assert_eq!(idx("example"), Some(1));
         assert_eq!(idx("other.org"), Some(2));
         assert_eq!(RouteTable::default().lookup("x.org"), None);
+        assert!(
+            t.rejections().is_empty(),
+            "no reject route, nothing to check at RCPT"
+        );
+    }
+
+    #[test]
+    fn rejections_keep_first_match_order() {
+        let no = Reply::new(550, Some(Enhanced(5, 1, 2)), "No");
+        let t = RouteTable::new(vec![
+            Route {
+                domains: vec![pat("keep.bad.example")],
+                action: RouteAction::Hold,
+            },
+            Route {
+                domains: vec![pat("*.bad.example")],
+                action: RouteAction::Reject(no.clone()),
+            },
+            Route {
+                domains: vec![pat("*")],
+                action: RouteAction::Hold,
+            },
+        ]);
+        assert_eq!(
+            t.rejections(),
+            [
+                (pat("keep.bad.example"), None),
+                (pat("*.bad.example"), Some(no)),
+            ]
+        );
     }
 
     #[test]

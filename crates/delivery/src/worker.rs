@@ -244,6 +244,13 @@ impl Worker {
             match self.config.routes.lookup(domain) {
                 Some((hop, route)) => match &route.action {
                     RouteAction::Smarthost(_) => jobs.entry(hop).or_default().push(i),
+                    // Queued before the route said so: refuse it now, as RCPT would have.
+                    RouteAction::Reject(reply) => immediate.push((
+                        i,
+                        Outcome::Failed {
+                            reply: Recorded::local(reply).to_string(),
+                        },
+                    )),
                     RouteAction::Hold => {
                         let outcome = if self.config.schedule.expired(msg.meta.arrival, now) {
                             Outcome::Failed {

@@ -193,3 +193,17 @@ fn held_domain_stays_queued_and_listed() {
     );
     assert!(list.ends_with("1 message(s) queued\n"), "{list}");
 }
+
+#[test]
+fn reject_route_refuses_at_rcpt() {
+    let tern = Tern::start(
+        "[[route]]\ndomains = [\"*.blocked.example\"]\nreject = \"550 5.1.2 Not served here\"\n",
+    );
+    let mut c = harness::Client::connect(tern.port);
+    c.cmd("EHLO client.test", "2");
+    c.cmd("MAIL FROM:<alice@example.org>", "2");
+    let r = c.cmd("RCPT TO:<x@a.blocked.example>", "5");
+    assert_eq!(r, "550 5.1.2 Not served here\r\n");
+    c.cmd("RCPT TO:<x@blocked.example>", "2");
+    c.quit();
+}

@@ -302,7 +302,7 @@ impl Default for DeliverySection {
     }
 }
 
-/// One `[[route]]` table. Exactly one of `smarthost` and `hold` must be given.
+/// One `[[route]]` table. Exactly one of `smarthost`, `hold` and `reject` must be given.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [[route]] table")]
 pub struct RouteSection {
@@ -315,6 +315,10 @@ pub struct RouteSection {
     /// `true`: keep the mail queued for the domain's owner to fetch (ETRN/ATRN/TURN).
     #[serde(default)]
     pub hold: Option<bool>,
+    /// A reply such as `"550 5.1.2 Domain not served here"`: recipients in these domains
+    /// are refused at RCPT time with it.
+    #[serde(default)]
+    pub reject: Option<String>,
 }
 
 /// A duration as written: a TOML integer (seconds) or a string such as `"5m"`.

@@ -73,6 +73,7 @@ fn default_toml_mentions_every_key() {
         "domains",
         "smarthost",
         "hold",
+        "reject",
     ];
     for key in keys {
         let assigned = DEFAULT_TOML
@@ -408,6 +409,15 @@ fn routes() {
     };
     assert_eq!(addrs, ["127.0.0.1:2526", "[::1]:2527"]);
     assert_eq!(c.routes.lookup("x.example").map(|(i, _)| i), Some(1));
+    let c = ok("[[route]]\ndomains = [\"bad.example\"]\nreject = \"550 5.1.2 Not here\"\n");
+    assert_eq!(
+        c.routes.routes()[0].action,
+        RouteAction::Reject(tern_proto::reply::Reply::new(
+            550,
+            Some(tern_proto::reply::Enhanced(5, 1, 2)),
+            "Not here"
+        ))
+    );
 }
 
 #[test]
@@ -431,11 +441,11 @@ fn delivery_and_route_errors() {
         ),
         (
             "[[route]]\ndomains = [\"*\"]\n",
-            "t.toml:1:1: route[0]: a route needs one of smarthost = [\"HOST:PORT\", ...] or hold = true",
+            "t.toml:1:1: route[0]: a route needs one of smarthost = [\"HOST:PORT\", ...], hold = true or reject = \"550 ...\"",
         ),
         (
             "[[route]]\ndomains = [\"*\"]\nhold = true\nsmarthost = [\"127.0.0.1:25\"]\n",
-            "t.toml:3:8: route[0].hold: a route takes one of smarthost and hold, not both",
+            "t.toml:3:8: route[0].hold: a route takes only one of smarthost, hold and reject",
         ),
         (
             "[[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1\"]\n",
@@ -443,7 +453,11 @@ fn delivery_and_route_errors() {
         ),
         (
             "[[route]]\ndomains = [\"*\"]\nmx = true\n",
-            "t.toml:3:1: route[0].mx: unknown field `mx`, expected one of `domains`, `smarthost`, `hold`",
+            "t.toml:3:1: route[0].mx: unknown field `mx`, expected one of `domains`, `smarthost`, `hold`, `reject`",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nreject = \"250 fine\"\n",
+            "t.toml:3:10: route[0].reject: invalid reply \"250 fine\": expected a reply such as \"550 5.1.2 Domain not served here\" (code 400-599)",
         ),
     ];
     for (text, want) in table {

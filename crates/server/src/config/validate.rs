@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tern_delivery::route::{DomainPattern, Route, RouteAction, RouteTable};
+use tern_delivery::route::{parse_reply, DomainPattern, Route, RouteAction, RouteTable};
 use tern_delivery::schedule::Schedule;
 
 use super::file::{
@@ -462,8 +462,17 @@ fn validate_routes(sections: &[RouteSection]) -> Result<RouteTable, Invalid> {
                 DomainPattern::parse(d).map_err(|e| Invalid::new(path("domains").index(j), e))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let action = match (&r.smarthost, r.hold) {
-            (Some(hosts), None | Some(false)) => {
+        let given: Vec<&str> = [
+            r.smarthost.as_ref().map(|_| "smarthost"),
+            (r.hold == Some(true)).then_some("hold"),
+            r.reject.as_ref().map(|_| "reject"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let action = match given[..] {
+            ["smarthost"] => {
+                let hosts = r.smarthost.as_deref().unwrap_or_default();
                 if hosts.is_empty() {
                     return Err(Invalid::new(
                         path("smarthost"),
@@ -478,17 +487,21 @@ fn validate_routes(sections: &[RouteSection]) -> Result<RouteTable, Invalid> {
                 }
                 RouteAction::Smarthost(addrs)
             }
-            (None, Some(true)) => RouteAction::Hold,
-            (Some(_), Some(true)) => {
-                return Err(Invalid::new(
-                    path("hold"),
-                    "a route takes one of smarthost and hold, not both",
-                ))
+            ["hold"] => RouteAction::Hold,
+            [_] => {
+                let text = r.reject.as_deref().unwrap_or_default();
+                RouteAction::Reject(parse_reply(text).map_err(|e| Invalid::new(path("reject"), e))?)
             }
-            (None, None | Some(false)) => {
+            [] => {
                 return Err(Invalid::new(
                     KeyPath::key("route").index(i),
-                    "a route needs one of smarthost = [\"HOST:PORT\", ...] or hold = true",
+                    "a route needs one of smarthost = [\"HOST:PORT\", ...], hold = true or reject = \"550 ...\"",
+                ))
+            }
+            [_, second, ..] => {
+                return Err(Invalid::new(
+                    path(second),
+                    "a route takes only one of smarthost, hold and reject",
                 ))
             }
         };
