@@ -47,6 +47,7 @@ pub fn session_config(config: &Config) -> SessionConfig {
         config::BareNewline::Normalize => tern_proto::body::BareNewline::Normalize,
     };
     s.accept_domains = config.relay.accept_domains.clone();
+    s.rcpt_routes = config.routes.rejections();
     // STARTTLS, AUTH and ETRN are offered once the runtime can serve them.
     s.features = Features::default();
     s
