@@ -21,6 +21,9 @@ pub struct Schedule {
     pub retry_max: Duration,
     /// How long a message may stay queued before its deferred recipients fail.
     pub max_queue_lifetime: Duration,
+    /// After how long in the queue a recipient still deferred earns a delay notice (for
+    /// NOTIFY=DELAY).
+    pub delay_warning: Duration,
 }
 
 /// What one attempt means for a recipient.
@@ -72,6 +75,30 @@ impl Schedule {
         }
     }
 
+    /// Whether the deferral of a recipient at `now` is the first one past the delay
+    /// warning, so the one that sends the notice. `prev` is the recipient's state before
+    /// this attempt, `(next_attempt, attempts)` of its last deferral: that attempt was made
+    /// at `next_attempt - backoff(attempts)`, which is exact because the jitter is a
+    /// function of the seed. No state needs to record that the notice went out.
+    pub fn delay_notice_due(
+        &self,
+        arrival: u64,
+        prev: Option<(u64, u32)>,
+        now: u64,
+        seed: u64,
+    ) -> bool {
+        let threshold = arrival.saturating_add(self.delay_warning.as_secs());
+        if now < threshold {
+            return false;
+        }
+        match prev {
+            None => true,
+            Some((next_attempt, attempts)) => {
+                next_attempt.saturating_sub(self.backoff(attempts, seed)) < threshold
+            }
+        }
+    }
+
     /// Whether a message that arrived at `arrival` has outlived the queue lifetime.
     pub fn expired(&self, arrival: u64, now: u64) -> bool {
         now >= arrival.saturating_add(self.max_queue_lifetime.as_secs())
@@ -95,6 +122,7 @@ mod tests {
         retry_initial: Duration::from_secs(60),
         retry_max: Duration::from_secs(3600),
         max_queue_lifetime: Duration::from_secs(5 * 86_400),
+        delay_warning: Duration::from_secs(4 * 3600),
     };
 
     #[test]
@@ -152,5 +180,40 @@ mod tests {
         ));
         assert_eq!(S.decide(&later, arrival, 9, end, 1), Decision::Failed);
         assert_eq!(S.decide(&ok, arrival, 9, end, 1), Decision::Delivered);
+    }
+
+    /// Replays a recipient that is deferred at every attempt: exactly one attempt is the
+    /// first past the warning, whatever the seed.
+    #[test]
+    fn one_delay_notice_per_recipient() {
+        let later = Reply::fixed(451, Enhanced(4, 3, 0), "Later");
+        let arrival = 1_000_000;
+        for seed in 0..50 {
+            let mut prev = None;
+            let mut now = arrival;
+            let mut notices = Vec::new();
+            while now < arrival + 86_400 {
+                if S.delay_notice_due(arrival, prev, now, seed) {
+                    notices.push(now);
+                }
+                let attempts = prev.map_or(0, |(_, a)| a);
+                match S.decide(&later, arrival, attempts, now, seed) {
+                    Decision::Deferred {
+                        next_attempt,
+                        attempts,
+                    } => {
+                        prev = Some((next_attempt, attempts));
+                        now = next_attempt;
+                    }
+                    d => panic!("{d:?}"),
+                }
+            }
+            assert_eq!(notices.len(), 1, "seed {seed}: {notices:?}");
+            assert!(notices[0] >= arrival + 4 * 3600);
+            assert!(notices[0] < arrival + 4 * 3600 + 3600 + 450);
+        }
+        // A worker that was down past the warning: the first attempt sends it.
+        assert!(S.delay_notice_due(arrival, None, arrival + 5 * 3600, 1));
+        assert!(!S.delay_notice_due(arrival, None, arrival + 60, 1));
     }
 }

@@ -516,7 +516,7 @@ impl Worker {
     async fn finish_job(&self, job: Job, reply_for: impl Fn(u32) -> Recorded) {
         let now = now_unix();
         if let Some(msg) = self.shard.get(job.id) {
-            let outcomes = job
+            let outcomes: Vec<(u32, Outcome)> = job
                 .rcpts
                 .iter()
                 .map(|&i| {
@@ -532,7 +532,44 @@ impl Worker {
                     (i, outcome_of(decision, &rec))
                 })
                 .collect();
+            let delayed: Vec<ReportRecipient> = outcomes
+                .iter()
+                .filter_map(|(i, o)| {
+                    let Outcome::Deferred { reply, .. } = o else {
+                        return None;
+                    };
+                    let rcpt = msg.meta.envelope.rcpts.get(*i as usize)?;
+                    let prev = match msg.recipients.get(*i as usize) {
+                        Some(Some(Outcome::Deferred {
+                            next_attempt,
+                            attempts,
+                            ..
+                        })) => Some((*next_attempt, *attempts)),
+                        _ => None,
+                    };
+                    let due = dsn::wanted(rcpt.params.notify, Action::Delayed)
+                        && self.config.schedule.delay_notice_due(
+                            msg.meta.arrival,
+                            prev,
+                            now,
+                            seed(job.id, *i),
+                        );
+                    due.then(|| ReportRecipient {
+                        rcpt: rcpt.clone(),
+                        reply: Some(Recorded::parse(reply)),
+                    })
+                })
+                .collect();
             self.record(job.id, outcomes).await;
+            if !delayed.is_empty() {
+                match self.shard.read_body(job.id).await {
+                    Ok(body) => {
+                        self.notify_sender(&msg, Action::Delayed, &delayed, &body)
+                            .await
+                    }
+                    Err(e) => eprintln!("tern: cannot read {} for its delay notice: {e}", job.id),
+                }
+            }
         }
         self.job_done(job.id).await;
     }

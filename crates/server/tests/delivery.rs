@@ -207,3 +207,53 @@ fn reject_route_refuses_at_rcpt() {
     c.cmd("RCPT TO:<x@blocked.example>", "2");
     c.quit();
 }
+
+#[test]
+fn delay_notice_once_for_notify_delay() {
+    // example.net's hop always says 451; the sender's domain goes to a second sink.
+    let stuck = Arc::new(SinkState::default());
+    stuck.fail_next.store(usize::MAX, Ordering::SeqCst);
+    let hop = Sink::start_with(free_port(), &["example.net"], Arc::clone(&stuck));
+    let home = Sink::start(free_port(), &["example.org"]);
+    let tern = Tern::start(&format!(
+        "[delivery]\nretry_initial = \"1s\"\nretry_max = \"1s\"\ndelay_warning = \"2s\"\n\n\
+         [[route]]\ndomains = [\"example.net\"]\nsmarthost = [\"127.0.0.1:{}\"]\n\n\
+         [[route]]\ndomains = [\"example.org\"]\nsmarthost = [\"127.0.0.1:{}\"]\n",
+        hop.addr.port(),
+        home.addr.port()
+    ));
+    submit(
+        tern.port,
+        "MAIL FROM:<alice@example.org>",
+        &[
+            "RCPT TO:<bob@example.net> NOTIFY=DELAY,FAILURE",
+            "RCPT TO:<carol@example.net>",
+        ],
+        WIRE,
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || home.count() == 1),
+        "no delay notice"
+    );
+    // Attempts go on every second; no second notice comes.
+    thread::sleep(Duration::from_secs(3));
+    assert!(stuck.transactions.load(Ordering::SeqCst) >= 4);
+    assert_eq!(home.count(), 1);
+    let notice = home.messages().remove(0);
+    assert_eq!(notice.envelope.from, ReversePath::Null);
+    let text = String::from_utf8_lossy(&notice.body).into_owned();
+    assert!(
+        text.contains("Subject: Delayed Mail (still being retried)\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Final-Recipient: rfc822; bob@example.net\r\nAction: delayed\r\nStatus: 4.3.0\r\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("carol@example.net\r\nAction"),
+        "carol did not ask: {text}"
+    );
+}

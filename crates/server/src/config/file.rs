@@ -266,6 +266,10 @@ pub struct DeliverySection {
     /// is bounced. Default: `"120h"` (5 days).
     #[serde(default = "default_max_queue_lifetime")]
     pub max_queue_lifetime: DurationValue,
+    /// How long a message waits before a recipient still deferred earns a delay notice
+    /// (only recipients that asked with NOTIFY=DELAY). Default: `"4h"`.
+    #[serde(default = "default_delay_warning")]
+    pub delay_warning: DurationValue,
     /// How long to wait for an outbound TCP connection. Default: `"30s"`.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: DurationValue,
@@ -293,6 +297,7 @@ impl Default for DeliverySection {
             retry_initial: default_retry_initial(),
             retry_max: default_retry_max(),
             max_queue_lifetime: default_max_queue_lifetime(),
+            delay_warning: default_delay_warning(),
             connect_timeout: default_connect_timeout(),
             command_timeout: default_delivery_command_timeout(),
             idle_timeout: default_idle_timeout(),
@@ -495,4 +500,7 @@ fn default_max_connections() -> u64 {
 }
 fn default_max_connections_per_host() -> u64 {
     10
+}
+fn default_delay_warning() -> DurationValue {
+    DurationValue::Text("4h".to_owned())
 }

@@ -66,6 +66,7 @@ fn default_toml_mentions_every_key() {
         "retry_initial",
         "retry_max",
         "max_queue_lifetime",
+        "delay_warning",
         "connect_timeout",
         "idle_timeout",
         "max_connections",
@@ -200,7 +201,7 @@ fn error_table() {
         ),
         (
             "[delivery]\nsmarthost = \"x\"\n",
-            "t.toml:2:1: delivery.smarthost: unknown field `smarthost`, expected one of `retry_initial`, `retry_max`, `max_queue_lifetime`, `connect_timeout`, `command_timeout`, `idle_timeout`, `max_connections`, `max_connections_per_host`",
+            "t.toml:2:1: delivery.smarthost: unknown field `smarthost`, expected one of `retry_initial`, `retry_max`, `max_queue_lifetime`, `delay_warning`, `connect_timeout`, `command_timeout`, `idle_timeout`, `max_connections`, `max_connections_per_host`",
         ),
         (
             "[server]\n\n  hostnme = \"x\"\n",
@@ -377,6 +378,7 @@ fn delivery_defaults_and_values() {
                 retry_initial: Duration::from_secs(300),
                 retry_max: Duration::from_secs(3600),
                 max_queue_lifetime: Duration::from_secs(5 * 86_400),
+                delay_warning: Duration::from_secs(4 * 3600),
             },
             connect_timeout: Duration::from_secs(30),
             command_timeout: Duration::from_secs(300),

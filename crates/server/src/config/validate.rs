@@ -432,6 +432,7 @@ fn validate_delivery(d: &DeliverySection) -> Result<Delivery, Invalid> {
             retry_initial,
             retry_max,
             max_queue_lifetime: timeout(&d.max_queue_lifetime, path("max_queue_lifetime"))?,
+            delay_warning: timeout(&d.delay_warning, path("delay_warning"))?,
         },
         connect_timeout: timeout(&d.connect_timeout, path("connect_timeout"))?,
         command_timeout: timeout(&d.command_timeout, path("command_timeout"))?,
