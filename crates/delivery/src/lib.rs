@@ -23,7 +23,9 @@
 #![deny(missing_docs)]
 
 mod conn;
+mod dns;
 pub mod dsn;
+pub mod mx;
 pub mod outcome;
 pub mod route;
 pub mod schedule;

@@ -22,6 +22,12 @@ pub enum RouteAction {
     /// Relay to these addresses, tried in order; the next one is tried when a connection
     /// cannot be made or the host refuses the session.
     Smarthost(Vec<SocketAddr>),
+    /// Look up the recipient domain's MX records (RFC 5321 5, RFC 7505 null MX) and
+    /// deliver to the exchangers on `port` (25 but in tests).
+    Mx {
+        /// The SMTP port of the mail exchangers.
+        port: u16,
+    },
     /// Keep the mail queued until the domain's owner asks for it (ETRN, ATRN, TURN).
     Hold,
     /// Refuse the recipients with this reply: at RCPT time (the server session checks

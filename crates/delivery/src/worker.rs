@@ -39,6 +39,7 @@ use tern_proto::{Envelope, ForwardPath, MailParams, RcptParams, Recipient, Rever
 use tern_queue::{ClientInfo, MessageId, NewMessage, Outcome, QueuedMessage, Shard};
 
 use crate::conn::{Conn, Timeouts};
+use crate::dns::Dns;
 use crate::dsn::{self, Action, Report, ReportRecipient};
 use crate::outcome::Recorded;
 use crate::route::{RouteAction, RouteTable};
@@ -64,13 +65,26 @@ pub struct WorkerConfig {
     pub max_connections: usize,
     /// Most outbound connections of this core to one hop.
     pub max_connections_per_host: usize,
+    /// The recursive DNS resolver for MX routes.
+    pub resolver: SocketAddr,
 }
 
-/// Stands in for a route to a domain no route matches (see `docs/configuration.md`).
+/// A next hop: a smarthost route, or one recipient domain of an MX route.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum HopKey {
+    /// The route's smarthost list.
+    Route(usize),
+    /// The mail exchangers of a domain (lower-case) on a port: an MX route, or the default
+    /// for a domain no route matches.
+    Mx(u16, String),
+}
+
+/// For a recipient without a domain (the bare `<Postmaster>`), which no MX lookup can
+/// place, when no `*` route takes it.
 const NO_ROUTE: Reply = Reply::fixed(
     451,
     Enhanced(4, 4, 0),
-    "No route to the recipient's domain is configured",
+    "No route for a recipient without a domain",
 );
 
 /// What a held recipient's outcome says while it waits for ETRN/ATRN/TURN.
@@ -114,7 +128,8 @@ pub struct Worker {
     /// Raised by the core when a message is stored, by connections when they end.
     wake: Rc<Signal>,
     /// By route index.
-    hops: RefCell<HashMap<usize, Hop>>,
+    hops: RefCell<HashMap<HopKey, Hop>>,
+    dns: Dns,
     /// Jobs not finished per message: a message in here is not dispatched again.
     busy: RefCell<HashMap<MessageId, usize>>,
     connections: Cell<usize>,
@@ -145,6 +160,7 @@ impl Worker {
     pub fn new(shard: Rc<Shard>, config: WorkerConfig, wake: Rc<Signal>) -> Rc<Worker> {
         Rc::new(Worker {
             shard,
+            dns: Dns::new(config.resolver),
             config,
             wake,
             hops: RefCell::default(),
@@ -224,7 +240,7 @@ impl Worker {
         let Some(msg) = self.shard.get(id) else {
             return;
         };
-        let mut jobs: HashMap<usize, Vec<u32>> = HashMap::new();
+        let mut jobs: HashMap<HopKey, Vec<u32>> = HashMap::new();
         let mut immediate = Vec::new();
         for (i, (rcpt, state)) in msg
             .meta
@@ -243,7 +259,13 @@ impl Worker {
             let domain = rcpt.path.mailbox().map_or("", |m| m.domain());
             match self.config.routes.lookup(domain) {
                 Some((hop, route)) => match &route.action {
-                    RouteAction::Smarthost(_) => jobs.entry(hop).or_default().push(i),
+                    RouteAction::Smarthost(_) => {
+                        jobs.entry(HopKey::Route(hop)).or_default().push(i)
+                    }
+                    RouteAction::Mx { port } => jobs
+                        .entry(HopKey::Mx(*port, domain.to_ascii_lowercase()))
+                        .or_default()
+                        .push(i),
                     // Queued before the route said so: refuse it now, as RCPT would have.
                     RouteAction::Reject(reply) => immediate.push((
                         i,
@@ -268,6 +290,12 @@ impl Worker {
                         immediate.push((i, outcome));
                     }
                 },
+                // The default route: MX delivery on port 25. A bare <Postmaster> has no
+                // domain to look up; it waits (and bounces after the queue lifetime).
+                None if !domain.is_empty() => jobs
+                    .entry(HopKey::Mx(25, domain.to_ascii_lowercase()))
+                    .or_default()
+                    .push(i),
                 None => {
                     let decision = self.config.schedule.decide(
                         &NO_ROUTE,
@@ -305,14 +333,14 @@ impl Worker {
         let mut start = Vec::new();
         {
             let mut hops = self.hops.borrow_mut();
-            for (&hop, h) in hops.iter_mut() {
+            for (hop, h) in hops.iter_mut() {
                 while h.jobs.len() > h.idle
                     && h.active < self.config.max_connections_per_host
                     && self.connections.get() < self.config.max_connections
                 {
                     h.active += 1;
                     self.connections.set(self.connections.get() + 1);
-                    start.push(hop);
+                    start.push(hop.clone());
                 }
             }
         }
@@ -322,15 +350,24 @@ impl Worker {
         }
     }
 
-    fn addresses(&self, hop: usize) -> Vec<SocketAddr> {
-        match self.config.routes.routes().get(hop).map(|r| &r.action) {
-            Some(RouteAction::Smarthost(addrs)) => addrs.clone(),
-            _ => Vec::new(),
+    /// Where a hop's mail goes, in the order to try. `Err` is the reply for every
+    /// recipient of the hop when there is nowhere (null MX, unknown domain, DNS failure).
+    async fn destinations(&self, hop: &HopKey) -> Result<Vec<SocketAddr>, Reply> {
+        match hop {
+            HopKey::Route(i) => match self.config.routes.routes().get(*i).map(|r| &r.action) {
+                Some(RouteAction::Smarthost(addrs)) => Ok(addrs.clone()),
+                _ => Err(NO_ROUTE),
+            },
+            HopKey::Mx(port, domain) => match address_literal(domain) {
+                // RFC 5321 5.1: an address literal is the destination itself, no DNS.
+                Some(ip) => Ok(vec![SocketAddr::new(ip, *port)]),
+                None => self.dns.mail_exchangers(domain, *port).await,
+            },
         }
     }
 
-    fn take_job(&self, hop: usize) -> Option<Job> {
-        let job = self.hops.borrow_mut().get_mut(&hop)?.jobs.pop_front();
+    fn take_job(&self, hop: &HopKey) -> Option<Job> {
+        let job = self.hops.borrow_mut().get_mut(hop)?.jobs.pop_front();
         if job.is_some() {
             self.queued.set(self.queued.get() - 1);
         }
@@ -339,14 +376,17 @@ impl Worker {
 
     /// One connection task: connect (failing over along the hop's addresses), deliver
     /// jobs until none comes within the idle timeout, QUIT.
-    async fn connection(self: Rc<Self>, hop: usize) {
+    async fn connection(self: Rc<Self>, hop: HopKey) {
         let timeouts = Timeouts {
             connect: self.config.connect_timeout,
             command: self.config.command_timeout,
         };
         let mut conn = None;
-        let mut last = local::CONNECTION_LOST;
-        for addr in self.addresses(hop) {
+        let (addrs, mut last) = match self.destinations(&hop).await {
+            Ok(addrs) => (addrs, local::CONNECTION_LOST),
+            Err(reply) => (Vec::new(), reply),
+        };
+        for addr in addrs {
             match Conn::open(addr, &self.config.hostname, timeouts).await {
                 Ok(c) => {
                     conn = Some(c);
@@ -356,11 +396,11 @@ impl Worker {
             }
         }
         match conn {
-            Some(conn) => self.deliver_over(hop, conn).await,
+            Some(conn) => self.deliver_over(&hop, conn).await,
             None => {
                 // Nothing reachable: every job waiting for this hop gets the reason now,
                 // rather than one failed connection each.
-                while let Some(job) = self.take_job(hop) {
+                while let Some(job) = self.take_job(&hop) {
                     let rec = Recorded::local(&last);
                     self.finish_job(job, |_| rec.clone()).await;
                 }
@@ -373,7 +413,7 @@ impl Worker {
         self.wake.notify();
     }
 
-    async fn deliver_over(&self, hop: usize, mut conn: Conn) {
+    async fn deliver_over(&self, hop: &HopKey, mut conn: Conn) {
         let mut reused = false;
         loop {
             let job = match self.take_job(hop) {
@@ -382,7 +422,7 @@ impl Worker {
                 None => {
                     let more = {
                         let mut hops = self.hops.borrow_mut();
-                        let Some(h) = hops.get_mut(&hop) else { break };
+                        let Some(h) = hops.get_mut(hop) else { break };
                         h.idle += 1;
                         Rc::clone(&h.more)
                     };
@@ -397,7 +437,7 @@ impl Worker {
                         },
                     )
                     .await;
-                    if let Some(h) = self.hops.borrow_mut().get_mut(&hop) {
+                    if let Some(h) = self.hops.borrow_mut().get_mut(hop) {
                         h.idle -= 1;
                     }
                     if !got {
@@ -423,8 +463,8 @@ impl Worker {
         conn.close().await;
     }
 
-    fn requeue(&self, hop: usize, job: Job) {
-        if let Some(h) = self.hops.borrow_mut().get_mut(&hop) {
+    fn requeue(&self, hop: &HopKey, job: Job) {
+        if let Some(h) = self.hops.borrow_mut().get_mut(hop) {
             h.jobs.push_front(job);
             self.queued.set(self.queued.get() + 1);
         }
@@ -722,6 +762,15 @@ impl Worker {
                 action_name(action)
             ),
         }
+    }
+}
+
+/// `[192.0.2.1]` or `[IPv6:2001:db8::1]` as an address.
+fn address_literal(domain: &str) -> Option<std::net::IpAddr> {
+    let inner = domain.strip_prefix('[')?.strip_suffix(']')?;
+    match inner.get(..5) {
+        Some(tag) if tag.eq_ignore_ascii_case("IPv6:") => inner[5..].parse().ok(),
+        _ => inner.parse::<std::net::Ipv4Addr>().ok().map(Into::into),
     }
 }
 

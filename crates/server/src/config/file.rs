@@ -270,6 +270,11 @@ pub struct DeliverySection {
     /// (only recipients that asked with NOTIFY=DELAY). Default: `"4h"`.
     #[serde(default = "default_delay_warning")]
     pub delay_warning: DurationValue,
+    /// The recursive DNS resolver for `mx = true` routes, `IP:PORT`. Default: unset, which
+    /// means the first `nameserver` of `/etc/resolv.conf` on port 53 (`127.0.0.1:53` if
+    /// there is none).
+    #[serde(default)]
+    pub resolver: Option<String>,
     /// How long to wait for an outbound TCP connection. Default: `"30s"`.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: DurationValue,
@@ -298,6 +303,7 @@ impl Default for DeliverySection {
             retry_max: default_retry_max(),
             max_queue_lifetime: default_max_queue_lifetime(),
             delay_warning: default_delay_warning(),
+            resolver: None,
             connect_timeout: default_connect_timeout(),
             command_timeout: default_delivery_command_timeout(),
             idle_timeout: default_idle_timeout(),
@@ -307,13 +313,21 @@ impl Default for DeliverySection {
     }
 }
 
-/// One `[[route]]` table. Exactly one of `smarthost`, `hold` and `reject` must be given.
+/// One `[[route]]` table. Exactly one of `mx`, `smarthost`, `hold` and `reject` must be
+/// given.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [[route]] table")]
 pub struct RouteSection {
     /// Domain patterns: `"example.com"` (exactly), `"*.example.net"` (any name below it,
     /// not itself), `"*"` (everything). Required.
     pub domains: Vec<String>,
+    /// `true`: deliver to the domain's mail exchangers (DNS MX, RFC 5321 5; null MX per
+    /// RFC 7505 fails the recipient).
+    #[serde(default)]
+    pub mx: Option<bool>,
+    /// The mail exchangers' SMTP port, for `mx = true` only. Default: `25`.
+    #[serde(default, deserialize_with = "non_negative_opt")]
+    pub port: Option<u64>,
     /// `HOST:PORT` relays, tried in order; resolved once at start-up.
     #[serde(default)]
     pub smarthost: Option<Vec<String>>,
@@ -415,6 +429,10 @@ fn non_negative<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         }
     }
     d.deserialize_any(NonNegative)
+}
+
+fn non_negative_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    non_negative(d).map(Some)
 }
 
 // The named defaults. Each is the single source of a key's default: the Default impls

@@ -10,6 +10,7 @@ fn host() -> Host {
     Host {
         available_cores: 2,
         hostname: Some("mx.example".to_owned()),
+        nameserver: Some(std::net::IpAddr::from([192, 0, 2, 53])),
     }
 }
 
@@ -75,6 +76,9 @@ fn default_toml_mentions_every_key() {
         "smarthost",
         "hold",
         "reject",
+        "mx",
+        "port",
+        "resolver",
     ];
     for key in keys {
         let assigned = DEFAULT_TOML
@@ -201,7 +205,7 @@ fn error_table() {
         ),
         (
             "[delivery]\nsmarthost = \"x\"\n",
-            "t.toml:2:1: delivery.smarthost: unknown field `smarthost`, expected one of `retry_initial`, `retry_max`, `max_queue_lifetime`, `delay_warning`, `connect_timeout`, `command_timeout`, `idle_timeout`, `max_connections`, `max_connections_per_host`",
+            "t.toml:2:1: delivery.smarthost: unknown field `smarthost`, expected one of `retry_initial`, `retry_max`, `max_queue_lifetime`, `delay_warning`, `resolver`, `connect_timeout`, `command_timeout`, `idle_timeout`, `max_connections`, `max_connections_per_host`",
         ),
         (
             "[server]\n\n  hostnme = \"x\"\n",
@@ -385,6 +389,7 @@ fn delivery_defaults_and_values() {
             idle_timeout: Duration::from_secs(5),
             max_connections: 100,
             max_connections_per_host: 10,
+            resolver: SocketAddr::from(([192, 0, 2, 53], 53)),
         }
     );
     assert!(c.routes.routes().is_empty());
@@ -411,6 +416,10 @@ fn routes() {
     };
     assert_eq!(addrs, ["127.0.0.1:2526", "[::1]:2527"]);
     assert_eq!(c.routes.lookup("x.example").map(|(i, _)| i), Some(1));
+    let c = ok("[[route]]\ndomains = [\"*\"]\nmx = true\n[[route]]\ndomains = [\"x\"]\nmx = true\nport = 2526\n[delivery]\nresolver = \"[::1]:5353\"\n");
+    assert_eq!(c.routes.routes()[0].action, RouteAction::Mx { port: 25 });
+    assert_eq!(c.routes.routes()[1].action, RouteAction::Mx { port: 2526 });
+    assert_eq!(c.delivery.resolver.to_string(), "[::1]:5353");
     let c = ok("[[route]]\ndomains = [\"bad.example\"]\nreject = \"550 5.1.2 Not here\"\n");
     assert_eq!(
         c.routes.routes()[0].action,
@@ -443,19 +452,27 @@ fn delivery_and_route_errors() {
         ),
         (
             "[[route]]\ndomains = [\"*\"]\n",
-            "t.toml:1:1: route[0]: a route needs one of smarthost = [\"HOST:PORT\", ...], hold = true or reject = \"550 ...\"",
+            "t.toml:1:1: route[0]: a route needs one of mx = true, smarthost = [\"HOST:PORT\", ...], hold = true or reject = \"550 ...\"",
         ),
         (
             "[[route]]\ndomains = [\"*\"]\nhold = true\nsmarthost = [\"127.0.0.1:25\"]\n",
-            "t.toml:3:8: route[0].hold: a route takes only one of smarthost, hold and reject",
+            "t.toml:3:8: route[0].hold: a route takes only one of mx, smarthost, hold and reject",
         ),
         (
             "[[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1\"]\n",
             "t.toml:3:14: route[0].smarthost[0]: invalid address \"127.0.0.1\": expected HOST:PORT, e.g. \"127.0.0.1:2525\" or \"[::1]:2525\"",
         ),
         (
-            "[[route]]\ndomains = [\"*\"]\nmx = true\n",
-            "t.toml:3:1: route[0].mx: unknown field `mx`, expected one of `domains`, `smarthost`, `hold`, `reject`",
+            "[[route]]\ndomains = [\"*\"]\nmx = true\nport = 0\n",
+            "t.toml:4:8: route[0].port: must be a port number, 1-65535",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nhold = true\nport = 25\n",
+            "t.toml:4:8: route[0].port: port is only for mx = true routes (a smarthost names its own ports)",
+        ),
+        (
+            "[delivery]\nresolver = \"localhost:53\"\n",
+            "t.toml:2:12: delivery.resolver: invalid resolver \"localhost:53\": expected IP:PORT, e.g. \"127.0.0.1:53\" or \"[::1]:53\"",
         ),
         (
             "[[route]]\ndomains = [\"*\"]\nreject = \"250 fine\"\n",

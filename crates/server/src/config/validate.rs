@@ -59,6 +59,9 @@ pub struct Delivery {
     pub max_connections: usize,
     /// Outbound connections per core and hop; at least 1.
     pub max_connections_per_host: usize,
+    /// The recursive resolver MX routes ask: configured, or the first `nameserver` of
+    /// `/etc/resolv.conf`, or `127.0.0.1:53`.
+    pub resolver: SocketAddr,
 }
 
 /// `[server]`, validated.
@@ -162,6 +165,8 @@ pub(crate) struct Host {
     pub(crate) available_cores: usize,
     /// The system hostname, if it could be read.
     pub(crate) hostname: Option<String>,
+    /// The first `nameserver` of `/etc/resolv.conf`, if any: the default resolver.
+    pub(crate) nameserver: Option<IpAddr>,
 }
 
 impl Host {
@@ -172,8 +177,24 @@ impl Host {
             // decides how many executors can really run in parallel.
             available_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             hostname: system_hostname(),
+            nameserver: system_nameserver(),
         }
     }
+}
+
+/// The first usable `nameserver` line of `/etc/resolv.conf`.
+fn system_nameserver() -> Option<IpAddr> {
+    let text = std::fs::read_to_string("/etc/resolv.conf").ok()?;
+    first_nameserver(&text)
+}
+
+fn first_nameserver(text: &str) -> Option<IpAddr> {
+    text.lines().find_map(|l| {
+        let mut words = l.split_whitespace();
+        (words.next() == Some("nameserver"))
+            .then(|| words.next()?.parse().ok())
+            .flatten()
+    })
 }
 
 /// The kernel's hostname, without going through libc: tern has no other use for it.
@@ -190,7 +211,7 @@ pub(crate) fn validate(file: &FileConfig, host: &Host) -> Result<Config, Invalid
     let limits = validate_limits(&file.limits)?;
     let relay = validate_relay(&file.relay)?;
     let queue = validate_queue(&file.queue, server.cores)?;
-    let delivery = validate_delivery(&file.delivery)?;
+    let delivery = validate_delivery(&file.delivery, host)?;
     let routes = validate_routes(&file.routes)?;
     Ok(Config {
         server,
@@ -417,8 +438,18 @@ fn validate_queue(q: &QueueSection, cores: usize) -> Result<Queue, Invalid> {
     })
 }
 
-fn validate_delivery(d: &DeliverySection) -> Result<Delivery, Invalid> {
+fn validate_delivery(d: &DeliverySection, host: &Host) -> Result<Delivery, Invalid> {
     let path = |key| KeyPath::key("delivery").push(key);
+    let resolver = match &d.resolver {
+        // An IP literal only: resolving the resolver's name would need a resolver.
+        Some(text) => text.parse::<SocketAddr>().map_err(|_| {
+            Invalid::new(
+                path("resolver"),
+                format!("invalid resolver {text:?}: expected IP:PORT, e.g. \"127.0.0.1:53\" or \"[::1]:53\""),
+            )
+        })?,
+        None => SocketAddr::new(host.nameserver.unwrap_or(IpAddr::from([127, 0, 0, 1])), 53),
+    };
     let retry_initial = timeout(&d.retry_initial, path("retry_initial"))?;
     let retry_max = timeout(&d.retry_max, path("retry_max"))?;
     if retry_max < retry_initial {
@@ -442,6 +473,7 @@ fn validate_delivery(d: &DeliverySection) -> Result<Delivery, Invalid> {
             d.max_connections_per_host,
             path("max_connections_per_host"),
         )?,
+        resolver,
     })
 }
 
@@ -467,10 +499,17 @@ fn validate_routes(sections: &[RouteSection]) -> Result<RouteTable, Invalid> {
             r.smarthost.as_ref().map(|_| "smarthost"),
             (r.hold == Some(true)).then_some("hold"),
             r.reject.as_ref().map(|_| "reject"),
+            (r.mx == Some(true)).then_some("mx"),
         ]
         .into_iter()
         .flatten()
         .collect();
+        if r.port.is_some() && r.mx != Some(true) {
+            return Err(Invalid::new(
+                path("port"),
+                "port is only for mx = true routes (a smarthost names its own ports)",
+            ));
+        }
         let action = match given[..] {
             ["smarthost"] => {
                 let hosts = r.smarthost.as_deref().unwrap_or_default();
@@ -489,6 +528,15 @@ fn validate_routes(sections: &[RouteSection]) -> Result<RouteTable, Invalid> {
                 RouteAction::Smarthost(addrs)
             }
             ["hold"] => RouteAction::Hold,
+            ["mx"] => RouteAction::Mx {
+                port: match r.port {
+                    None => 25,
+                    Some(p) => u16::try_from(p)
+                        .ok()
+                        .filter(|&p| p > 0)
+                        .ok_or_else(|| Invalid::new(path("port"), "must be a port number, 1-65535"))?,
+                },
+            },
             [_] => {
                 let text = r.reject.as_deref().unwrap_or_default();
                 RouteAction::Reject(parse_reply(text).map_err(|e| Invalid::new(path("reject"), e))?)
@@ -496,13 +544,13 @@ fn validate_routes(sections: &[RouteSection]) -> Result<RouteTable, Invalid> {
             [] => {
                 return Err(Invalid::new(
                     KeyPath::key("route").index(i),
-                    "a route needs one of smarthost = [\"HOST:PORT\", ...], hold = true or reject = \"550 ...\"",
+                    "a route needs one of mx = true, smarthost = [\"HOST:PORT\", ...], hold = true or reject = \"550 ...\"",
                 ))
             }
             [_, second, ..] => {
                 return Err(Invalid::new(
                     path(second),
-                    "a route takes only one of smarthost, hold and reject",
+                    "a route takes only one of mx, smarthost, hold and reject",
                 ))
             }
         };
@@ -656,7 +704,16 @@ mod tests {
         Host {
             available_cores: cores,
             hostname: hostname.map(str::to_owned),
+            nameserver: None,
         }
+    }
+
+    #[test]
+    fn resolv_conf() {
+        let text =
+            "# comment\nsearch example\nnameserver bogus\nnameserver 192.0.2.53\nnameserver ::1\n";
+        assert_eq!(first_nameserver(text), Some(IpAddr::from([192, 0, 2, 53])));
+        assert_eq!(first_nameserver("search x\n"), None);
     }
 
     #[test]
