@@ -113,6 +113,7 @@ impl Core {
                 idle_timeout: d.idle_timeout,
                 max_connections: d.max_connections,
                 max_connections_per_host: d.max_connections_per_host,
+                resolver: d.resolver,
             };
             let (queue, wake) = (Rc::clone(&core.queue), Rc::clone(&core.delivery_wake));
             let stop = core.stop.wait();
