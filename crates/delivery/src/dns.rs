@@ -73,14 +73,14 @@ impl Dns {
         ))
     }
 
-    /// The addresses to try for mail to `domain`, in order: each mail exchanger by
-    /// preference, its IPv4 then IPv6 addresses, on `port`. `Err` is the reply that decides
+    /// The addresses to try for mail to `domain`, in order, with the exchanger's name:
+    /// each mail exchanger by preference, its IPv4 then IPv6 addresses, on `port`. `Err` is the reply that decides
     /// the recipients when there is none (null MX, no such domain, lookup failure).
     pub(crate) async fn mail_exchangers(
         &self,
         domain: &str,
         port: u16,
-    ) -> Result<Vec<SocketAddr>, Reply> {
+    ) -> Result<Vec<(String, SocketAddr)>, Reply> {
         let answer = match self.ask(domain, TYPE::MX).await {
             Ok((bytes, id)) => mx::parse_mx(&bytes, id),
             Err(e) => MxAnswer::TempFail(e),
@@ -102,7 +102,10 @@ impl Dns {
                 };
                 match answer {
                     AddrAnswer::Found(ips) => {
-                        addrs.extend(ips.into_iter().map(|ip| SocketAddr::new(ip, port)));
+                        addrs.extend(
+                            ips.into_iter()
+                                .map(|ip| (host.clone(), SocketAddr::new(ip, port))),
+                        );
                     }
                     AddrAnswer::NoSuchDomain => {}
                     AddrAnswer::TempFail(e) => temp = Some(e),

@@ -15,6 +15,7 @@
 //! let table = RouteTable::new(vec![Route {
 //!     domains: vec![DomainPattern::parse("*.example.net").map_err(|e| e.to_string())?],
 //!     action: RouteAction::Hold,
+//!     tls: Default::default(),
 //! }]);
 //! assert!(table.lookup("a.example.net").is_some());
 //! assert!(table.lookup("example.net").is_none());
@@ -30,6 +31,7 @@ pub mod outcome;
 pub mod route;
 pub mod schedule;
 pub mod signal;
+pub mod tls;
 pub mod worker;
 
 #[cfg(test)]

@@ -16,12 +16,39 @@ use std::net::SocketAddr;
 use tern_proto::reply::{Enhanced, Reply};
 pub use tern_proto::server::DomainPattern;
 
+/// One smarthost address, with the name it was configured as (for TLS: the name its
+/// certificate must carry). Displays as the address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The host as written (`relay.example.net`, or an IP).
+    pub name: String,
+    /// One address it resolved to.
+    pub addr: SocketAddr,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.addr)
+    }
+}
+
+/// STARTTLS on a route's connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum TlsMode {
+    /// Encrypt when offered, without checking the certificate; plaintext otherwise.
+    #[default]
+    Opportunistic,
+    /// STARTTLS with a certificate that chains to the roots and matches the host name, or
+    /// no delivery (the recipients are deferred).
+    Required,
+}
+
 /// What a route does with the recipients it matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteAction {
     /// Relay to these addresses, tried in order; the next one is tried when a connection
     /// cannot be made or the host refuses the session.
-    Smarthost(Vec<SocketAddr>),
+    Smarthost(Vec<Target>),
     /// Look up the recipient domain's MX records (RFC 5321 5, RFC 7505 null MX) and
     /// deliver to the exchangers on `port` (25 but in tests).
     Mx {
@@ -43,6 +70,8 @@ pub struct Route {
     pub domains: Vec<DomainPattern>,
     /// What happens to them.
     pub action: RouteAction,
+    /// STARTTLS policy for its connections (smarthost and MX).
+    pub tls: TlsMode,
 }
 
 /// The routes in configuration order.
@@ -145,19 +174,25 @@ mod tests {
 
     #[test]
     fn first_match_wins() {
-        let sa: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 25));
+        let sa = Target {
+            name: "127.0.0.1".into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 25)),
+        };
         let t = RouteTable::new(vec![
             Route {
                 domains: vec![pat("hold.example")],
                 action: RouteAction::Hold,
+                tls: TlsMode::Opportunistic,
             },
             Route {
                 domains: vec![pat("*.example"), pat("example")],
                 action: RouteAction::Smarthost(vec![sa]),
+                tls: TlsMode::Opportunistic,
             },
             Route {
                 domains: vec![pat("*")],
                 action: RouteAction::Hold,
+                tls: TlsMode::Opportunistic,
             },
         ]);
         let idx = |d: &str| t.lookup(d).map(|(i, _)| i);
@@ -180,14 +215,17 @@ mod tests {
             Route {
                 domains: vec![pat("keep.bad.example")],
                 action: RouteAction::Hold,
+                tls: TlsMode::Opportunistic,
             },
             Route {
                 domains: vec![pat("*.bad.example")],
                 action: RouteAction::Reject(no.clone()),
+                tls: TlsMode::Opportunistic,
             },
             Route {
                 domains: vec![pat("*")],
                 action: RouteAction::Hold,
+                tls: TlsMode::Opportunistic,
             },
         ]);
         assert_eq!(

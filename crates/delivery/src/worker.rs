@@ -29,22 +29,25 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use glommio::timer::sleep;
 use glommio::{spawn_local, Task};
-use tern_proto::client::{local, BodyFormat, ClientEvent};
+use rustls::pki_types::CertificateDer;
+use tern_proto::client::{local, BodyFormat, ClientEvent, TlsPolicy};
 use tern_proto::reply::{Enhanced, Reply};
 use tern_proto::{Envelope, ForwardPath, MailParams, RcptParams, Recipient, ReversePath};
 use tern_queue::{ClientInfo, MessageId, NewMessage, Outcome, QueuedMessage, Shard};
 
-use crate::conn::{Conn, Timeouts};
+use crate::conn::{Conn, Timeouts, TlsSetup};
 use crate::dns::Dns;
 use crate::dsn::{self, Action, Report, ReportRecipient};
 use crate::outcome::Recorded;
-use crate::route::{RouteAction, RouteTable};
+use crate::route::{RouteAction, RouteTable, TlsMode};
 use crate::schedule::{Decision, Schedule};
 use crate::signal::Signal;
+use crate::tls::TlsClients;
 
 /// What a worker needs to know, from `[delivery]` and `[[route]]`.
 #[derive(Debug, Clone)]
@@ -67,6 +70,8 @@ pub struct WorkerConfig {
     pub max_connections_per_host: usize,
     /// The recursive DNS resolver for MX routes.
     pub resolver: SocketAddr,
+    /// The roots a `tls = "required"` hop's certificate must chain to.
+    pub tls_roots: Vec<CertificateDer<'static>>,
 }
 
 /// A next hop: a smarthost route, or one recipient domain of an MX route.
@@ -74,9 +79,9 @@ pub struct WorkerConfig {
 enum HopKey {
     /// The route's smarthost list.
     Route(usize),
-    /// The mail exchangers of a domain (lower-case) on a port: an MX route, or the default
-    /// for a domain no route matches.
-    Mx(u16, String),
+    /// The mail exchangers of a domain (lower-case) on a port, with the route's TLS mode:
+    /// an MX route, or the default for a domain no route matches.
+    Mx(u16, TlsMode, String),
 }
 
 /// For a recipient without a domain (the bare `<Postmaster>`), which no MX lookup can
@@ -92,6 +97,13 @@ const HELD: Reply = Reply::fixed(
     451,
     Enhanced(4, 3, 2),
     "Held for the domain's owner to fetch (ETRN/ATRN)",
+);
+
+/// A `tls = "required"` route without usable roots (validation prevents it).
+const NO_TLS_ROOTS: Reply = Reply::fixed(
+    451,
+    Enhanced(4, 7, 5),
+    "TLS is required but no trusted roots are configured",
 );
 
 /// Reading the queued message back failed.
@@ -115,6 +127,9 @@ struct Hop {
     active: usize,
     /// Connection tasks waiting for a job.
     idle: usize,
+    /// Connection tasks still connecting: each will take a job when it is ready, so no
+    /// further connection is opened for the jobs they will take.
+    connecting: usize,
     /// Raised when a job is queued, for the idle connections. An `Rc` so that a
     /// connection can wait on it without holding a borrow of the hop table.
     more: Rc<Signal>,
@@ -130,6 +145,7 @@ pub struct Worker {
     /// By route index.
     hops: RefCell<HashMap<HopKey, Hop>>,
     dns: Dns,
+    tls: TlsClients,
     /// Jobs not finished per message: a message in here is not dispatched again.
     busy: RefCell<HashMap<MessageId, usize>>,
     connections: Cell<usize>,
@@ -161,6 +177,12 @@ impl Worker {
         Rc::new(Worker {
             shard,
             dns: Dns::new(config.resolver),
+            tls: TlsClients::new(&config.tls_roots).unwrap_or_else(|e| {
+                // Validation checked the roots; should they fail here anyway, required
+                // routes defer rather than the core dying.
+                eprintln!("tern: outbound TLS roots unusable: {e}");
+                TlsClients::new(&[]).unwrap_or_else(|_| unreachable_tls())
+            }),
             config,
             wake,
             hops: RefCell::default(),
@@ -263,7 +285,7 @@ impl Worker {
                         jobs.entry(HopKey::Route(hop)).or_default().push(i)
                     }
                     RouteAction::Mx { port } => jobs
-                        .entry(HopKey::Mx(*port, domain.to_ascii_lowercase()))
+                        .entry(HopKey::Mx(*port, route.tls, domain.to_ascii_lowercase()))
                         .or_default()
                         .push(i),
                     // Queued before the route said so: refuse it now, as RCPT would have.
@@ -293,7 +315,11 @@ impl Worker {
                 // The default route: MX delivery on port 25. A bare <Postmaster> has no
                 // domain to look up; it waits (and bounces after the queue lifetime).
                 None if !domain.is_empty() => jobs
-                    .entry(HopKey::Mx(25, domain.to_ascii_lowercase()))
+                    .entry(HopKey::Mx(
+                        25,
+                        TlsMode::Opportunistic,
+                        domain.to_ascii_lowercase(),
+                    ))
                     .or_default()
                     .push(i),
                 None => {
@@ -334,11 +360,12 @@ impl Worker {
         {
             let mut hops = self.hops.borrow_mut();
             for (hop, h) in hops.iter_mut() {
-                while h.jobs.len() > h.idle
+                while h.jobs.len() > h.idle + h.connecting
                     && h.active < self.config.max_connections_per_host
                     && self.connections.get() < self.config.max_connections
                 {
                     h.active += 1;
+                    h.connecting += 1;
                     self.connections.set(self.connections.get() + 1);
                     start.push(hop.clone());
                 }
@@ -352,16 +379,45 @@ impl Worker {
 
     /// Where a hop's mail goes, in the order to try. `Err` is the reply for every
     /// recipient of the hop when there is nowhere (null MX, unknown domain, DNS failure).
-    async fn destinations(&self, hop: &HopKey) -> Result<Vec<SocketAddr>, Reply> {
+    async fn destinations(&self, hop: &HopKey) -> Result<Vec<(String, SocketAddr)>, Reply> {
         match hop {
             HopKey::Route(i) => match self.config.routes.routes().get(*i).map(|r| &r.action) {
-                Some(RouteAction::Smarthost(addrs)) => Ok(addrs.clone()),
+                Some(RouteAction::Smarthost(targets)) => {
+                    Ok(targets.iter().map(|t| (t.name.clone(), t.addr)).collect())
+                }
                 _ => Err(NO_ROUTE),
             },
-            HopKey::Mx(port, domain) => match address_literal(domain) {
+            HopKey::Mx(port, _, domain) => match address_literal(domain) {
                 // RFC 5321 5.1: an address literal is the destination itself, no DNS.
-                Some(ip) => Ok(vec![SocketAddr::new(ip, *port)]),
+                Some(ip) => Ok(vec![(domain.clone(), SocketAddr::new(ip, *port))]),
                 None => self.dns.mail_exchangers(domain, *port).await,
+            },
+        }
+    }
+
+    /// How a hop's connections are secured.
+    fn tls_setup(&self, hop: &HopKey) -> Result<TlsSetup, Reply> {
+        let mode = match hop {
+            HopKey::Route(i) => self
+                .config
+                .routes
+                .routes()
+                .get(*i)
+                .map(|r| r.tls)
+                .unwrap_or_default(),
+            HopKey::Mx(_, mode, _) => *mode,
+        };
+        match mode {
+            TlsMode::Opportunistic => Ok(TlsSetup {
+                policy: TlsPolicy::Opportunistic,
+                config: Arc::clone(&self.tls.opportunistic),
+            }),
+            TlsMode::Required => match &self.tls.verified {
+                Some(config) => Ok(TlsSetup {
+                    policy: TlsPolicy::Required,
+                    config: Arc::clone(config),
+                }),
+                None => Err(NO_TLS_ROOTS),
             },
         }
     }
@@ -382,18 +438,39 @@ impl Worker {
             command: self.config.command_timeout,
         };
         let mut conn = None;
-        let (addrs, mut last) = match self.destinations(&hop).await {
-            Ok(addrs) => (addrs, local::CONNECTION_LOST),
-            Err(reply) => (Vec::new(), reply),
+        let found = match self.tls_setup(&hop) {
+            Ok(setup) => self.destinations(&hop).await.map(|d| (d, setup)),
+            Err(reply) => Err(reply),
         };
-        for addr in addrs {
-            match Conn::open(addr, &self.config.hostname, timeouts).await {
+        let (addrs, setup, mut last) = match found {
+            Ok((addrs, setup)) => (addrs, Some(setup), local::CONNECTION_LOST),
+            Err(reply) => (Vec::new(), None, reply),
+        };
+        for (name, addr) in addrs {
+            let Some(setup) = &setup else { break };
+            let hello = &self.config.hostname;
+            let mut opened = Conn::open(&name, addr, hello, timeouts, setup).await;
+            if let Err(f) = &opened {
+                if f.tls && setup.policy == TlsPolicy::Opportunistic {
+                    // Opportunistic TLS that fails its handshake falls back to plaintext,
+                    // as it would had the hop not offered STARTTLS.
+                    let plain = TlsSetup {
+                        policy: TlsPolicy::Disabled,
+                        config: Arc::clone(&setup.config),
+                    };
+                    opened = Conn::open(&name, addr, hello, timeouts, &plain).await;
+                }
+            }
+            match opened {
                 Ok(c) => {
                     conn = Some(c);
                     break;
                 }
-                Err((reply, _)) => last = reply,
+                Err(f) => last = f.reply,
             }
+        }
+        if let Some(h) = self.hops.borrow_mut().get_mut(&hop) {
+            h.connecting -= 1;
         }
         match conn {
             Some(conn) => self.deliver_over(&hop, conn).await,
@@ -763,6 +840,12 @@ impl Worker {
             ),
         }
     }
+}
+
+/// Building a TLS client without roots cannot fail (the default protocol versions are
+/// always available); if it somehow did, the core cannot deliver securely at all.
+fn unreachable_tls() -> TlsClients {
+    panic!("rustls refused its own default configuration")
 }
 
 /// `[192.0.2.1]` or `[IPv6:2001:db8::1]` as an address.

@@ -257,3 +257,46 @@ fn delay_notice_once_for_notify_delay() {
         "carol did not ask: {text}"
     );
 }
+
+#[test]
+fn connections_are_reused_within_the_per_host_limit() {
+    let sink = Sink::start(free_port(), &["example.net"]);
+    let tern = Tern::start(&format!(
+        "[delivery]\nidle_timeout = \"5s\"\nmax_connections_per_host = 1\n\n\
+         [[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1:{}\"]\n",
+        sink.addr.port()
+    ));
+    let mut c = harness::Client::connect(tern.port);
+    c.cmd("EHLO client.test", "2");
+    for _ in 0..5 {
+        c.send(
+            "MAIL FROM:<alice@example.org>",
+            &["RCPT TO:<bob@example.net>"],
+            WIRE,
+        );
+    }
+    c.quit();
+    assert!(wait_for(Duration::from_secs(10), || sink.count() == 5));
+    assert_eq!(
+        sink.state.connections.load(Ordering::SeqCst),
+        1,
+        "one cached connection"
+    );
+}
+
+#[test]
+fn one_connection_per_pending_job_not_per_limit() {
+    // Regression: with one message queued, the worker used to open as many connections as
+    // max_connections_per_host allowed, nine of them idle.
+    let sink = Sink::start(free_port(), &["example.net"]);
+    let tern = Tern::start(&route_to(sink.addr.port()));
+    submit(
+        tern.port,
+        "MAIL FROM:<alice@example.org>",
+        &["RCPT TO:<bob@example.net>"],
+        WIRE,
+    );
+    assert!(wait_for(Duration::from_secs(10), || sink.count() == 1));
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(sink.state.connections.load(Ordering::SeqCst), 1);
+}

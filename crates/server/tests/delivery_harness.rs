@@ -50,6 +50,8 @@ pub struct SinkState {
     pub connections: AtomicUsize,
     /// Wait this many milliseconds before answering each end-of-data.
     pub delay_ms: AtomicUsize,
+    /// STARTTLS handshakes completed.
+    pub tls_sessions: AtomicUsize,
     stop: AtomicBool,
 }
 
@@ -68,6 +70,16 @@ impl Sink {
     }
 
     pub fn start_with(port: u16, accept_domains: &[&str], state: Arc<SinkState>) -> Sink {
+        Sink::start_tls(port, accept_domains, state, None)
+    }
+
+    /// A sink that offers STARTTLS with `tls`.
+    pub fn start_tls(
+        port: u16,
+        accept_domains: &[&str],
+        state: Arc<SinkState>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Sink {
         let listener =
             TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("sink bind: {e}"));
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
@@ -81,8 +93,8 @@ impl Sink {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         st.connections.fetch_add(1, Ordering::SeqCst);
-                        let (st, domains) = (Arc::clone(&st), domains.clone());
-                        thread::spawn(move || serve(stream, &domains, &st));
+                        let (st, domains, tls) = (Arc::clone(&st), domains.clone(), tls.clone());
+                        thread::spawn(move || serve(stream, &domains, &st, tls));
                     }
                     Err(_) => thread::sleep(Duration::from_millis(5)),
                 }
@@ -121,11 +133,47 @@ impl Drop for Sink {
     }
 }
 
-fn serve(mut stream: TcpStream, domains: &[String], st: &SinkState) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+enum SinkStream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Read for SinkStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            SinkStream::Plain(s) => s.read(buf),
+            SinkStream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for SinkStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            SinkStream::Plain(s) => s.write(buf),
+            SinkStream::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            SinkStream::Plain(s) => s.flush(),
+            SinkStream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+fn serve(
+    tcp: TcpStream,
+    domains: &[String],
+    st: &SinkState,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) {
+    let _ = tcp.set_nonblocking(false);
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut stream = SinkStream::Plain(tcp);
     let mut cfg = SessionConfig::new("sink.test");
     cfg.accept_domains = domains.to_vec();
+    cfg.features.starttls = tls.is_some();
     let mut s = Session::new(
         Rc::new(cfg),
         ClientInfo {
@@ -158,6 +206,30 @@ fn serve(mut stream: TcpStream, domains: &[String], st: &SinkState) {
                     }
                     s.stored(Ok("SINK"));
                 }
+                continue;
+            }
+            Action::StartTls => {
+                let _ = stream.write_all(s.output());
+                let n = s.output().len();
+                s.consume_output(n);
+                let (SinkStream::Plain(tcp), Some(cfg)) = (stream, tls.clone()) else {
+                    return;
+                };
+                let Ok(conn) = rustls::ServerConnection::new(cfg) else {
+                    return;
+                };
+                let mut tls_stream = rustls::StreamOwned::new(conn, tcp);
+                while tls_stream.conn.is_handshaking() {
+                    if tls_stream.conn.complete_io(&mut tls_stream.sock).is_err() {
+                        return;
+                    }
+                }
+                st.tls_sessions.fetch_add(1, Ordering::SeqCst);
+                stream = SinkStream::Tls(Box::new(tls_stream));
+                // Bytes sent before the handshake must not count (the session said so).
+                start = 0;
+                end = 0;
+                s.tls_started();
                 continue;
             }
             _ => {

@@ -275,6 +275,11 @@ pub struct DeliverySection {
     /// there is none).
     #[serde(default)]
     pub resolver: Option<String>,
+    /// A PEM file of the root certificates that `tls = "required"` routes trust. A
+    /// relative path is taken from the working directory. Default: unset, which means the
+    /// system bundle `/etc/ssl/certs/ca-certificates.crt` when it exists.
+    #[serde(default)]
+    pub tls_roots: Option<String>,
     /// How long to wait for an outbound TCP connection. Default: `"30s"`.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: DurationValue,
@@ -304,6 +309,7 @@ impl Default for DeliverySection {
             max_queue_lifetime: default_max_queue_lifetime(),
             delay_warning: default_delay_warning(),
             resolver: None,
+            tls_roots: None,
             connect_timeout: default_connect_timeout(),
             command_timeout: default_delivery_command_timeout(),
             idle_timeout: default_idle_timeout(),
@@ -334,10 +340,25 @@ pub struct RouteSection {
     /// `true`: keep the mail queued for the domain's owner to fetch (ETRN/ATRN/TURN).
     #[serde(default)]
     pub hold: Option<bool>,
+    /// STARTTLS on this route's connections: `"opportunistic"` (when offered, certificate
+    /// not checked) or `"required"` (certificate checked against `delivery.tls_roots`).
+    /// Default: `"opportunistic"`.
+    #[serde(default)]
+    pub tls: Option<RouteTls>,
     /// A reply such as `"550 5.1.2 Domain not served here"`: recipients in these domains
     /// are refused at RCPT time with it.
     #[serde(default)]
     pub reject: Option<String>,
+}
+
+/// `tls` of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteTls {
+    /// STARTTLS when offered, without checking the certificate.
+    Opportunistic,
+    /// STARTTLS with a verified certificate, or no delivery.
+    Required,
 }
 
 /// A duration as written: a TOML integer (seconds) or a string such as `"5m"`.

@@ -11,6 +11,7 @@ fn host() -> Host {
         available_cores: 2,
         hostname: Some("mx.example".to_owned()),
         nameserver: Some(std::net::IpAddr::from([192, 0, 2, 53])),
+        ca_bundle: None,
     }
 }
 
@@ -79,6 +80,8 @@ fn default_toml_mentions_every_key() {
         "mx",
         "port",
         "resolver",
+        "tls_roots",
+        "tls",
     ];
     for key in keys {
         let assigned = DEFAULT_TOML
@@ -205,7 +208,7 @@ fn error_table() {
         ),
         (
             "[delivery]\nsmarthost = \"x\"\n",
-            "t.toml:2:1: delivery.smarthost: unknown field `smarthost`, expected one of `retry_initial`, `retry_max`, `max_queue_lifetime`, `delay_warning`, `resolver`, `connect_timeout`, `command_timeout`, `idle_timeout`, `max_connections`, `max_connections_per_host`",
+            "t.toml:2:1: delivery.smarthost: unknown field `smarthost`, expected one of `retry_initial`, `retry_max`, `max_queue_lifetime`, `delay_warning`, `resolver`, `tls_roots`, `connect_timeout`, `command_timeout`, `idle_timeout`, `max_connections`, `max_connections_per_host`",
         ),
         (
             "[server]\n\n  hostnme = \"x\"\n",
@@ -390,6 +393,7 @@ fn delivery_defaults_and_values() {
             max_connections: 100,
             max_connections_per_host: 10,
             resolver: SocketAddr::from(([192, 0, 2, 53], 53)),
+            tls_roots: Vec::new(),
         }
     );
     assert!(c.routes.routes().is_empty());
@@ -410,6 +414,7 @@ fn routes() {
     assert_eq!(r.len(), 2);
     assert_eq!(r[0].domains, [DomainPattern::Exact("hold.example".into())]);
     assert_eq!(r[0].action, RouteAction::Hold);
+    assert_eq!(r[1].tls, tern_delivery::route::TlsMode::Opportunistic);
     let addrs: Vec<String> = match &r[1].action {
         RouteAction::Smarthost(a) => a.iter().map(|a| a.to_string()).collect(),
         other => panic!("{other:?}"),
@@ -469,6 +474,18 @@ fn delivery_and_route_errors() {
         (
             "[[route]]\ndomains = [\"*\"]\nhold = true\nport = 25\n",
             "t.toml:4:8: route[0].port: port is only for mx = true routes (a smarthost names its own ports)",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nmx = true\ntls = \"required\"\n",
+            "t.toml:4:7: route[0].tls: tls = \"required\" needs trusted roots: set delivery.tls_roots to a PEM file",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nhold = true\ntls = \"opportunistic\"\n",
+            "t.toml:4:7: route[0].tls: tls is only for mx and smarthost routes",
+        ),
+        (
+            "[delivery]\ntls_roots = \"/nonexistent/roots.pem\"\n",
+            "t.toml:2:13: delivery.tls_roots: cannot read \"/nonexistent/roots.pem\": No such file or directory (os error 2)",
         ),
         (
             "[delivery]\nresolver = \"localhost:53\"\n",

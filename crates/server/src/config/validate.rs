@@ -12,12 +12,15 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tern_delivery::route::{parse_reply, DomainPattern, Route, RouteAction, RouteTable};
+use tern_delivery::route::{
+    parse_reply, DomainPattern, Route, RouteAction, RouteTable, Target, TlsMode,
+};
 use tern_delivery::schedule::Schedule;
+use tern_delivery::tls::{check_roots, load_roots, CertificateDer};
 
 use super::file::{
     BareNewline, DeliverySection, DurationValue, FileConfig, LimitsSection, ListenerMode,
-    ListenerSection, QueueSection, RelaySection, RouteSection, ServerSection, SizeValue,
+    ListenerSection, QueueSection, RelaySection, RouteSection, RouteTls, ServerSection, SizeValue,
 };
 use super::ipnet::IpNet;
 use super::units::{parse_duration, parse_size};
@@ -62,6 +65,9 @@ pub struct Delivery {
     /// The recursive resolver MX routes ask: configured, or the first `nameserver` of
     /// `/etc/resolv.conf`, or `127.0.0.1:53`.
     pub resolver: SocketAddr,
+    /// Roots for `tls = "required"` routes: `tls_roots`, or the system bundle; may be
+    /// empty only when no route requires TLS.
+    pub tls_roots: Vec<CertificateDer<'static>>,
 }
 
 /// `[server]`, validated.
@@ -167,6 +173,8 @@ pub(crate) struct Host {
     pub(crate) hostname: Option<String>,
     /// The first `nameserver` of `/etc/resolv.conf`, if any: the default resolver.
     pub(crate) nameserver: Option<IpAddr>,
+    /// The system's CA bundle, if readable: the default outbound TLS roots.
+    pub(crate) ca_bundle: Option<Vec<u8>>,
 }
 
 impl Host {
@@ -178,9 +186,13 @@ impl Host {
             available_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             hostname: system_hostname(),
             nameserver: system_nameserver(),
+            ca_bundle: std::fs::read(SYSTEM_CA_BUNDLE).ok(),
         }
     }
 }
+
+/// Where Debian and its relatives keep the system's trusted roots.
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// The first usable `nameserver` line of `/etc/resolv.conf`.
 fn system_nameserver() -> Option<IpAddr> {
@@ -212,7 +224,7 @@ pub(crate) fn validate(file: &FileConfig, host: &Host) -> Result<Config, Invalid
     let relay = validate_relay(&file.relay)?;
     let queue = validate_queue(&file.queue, server.cores)?;
     let delivery = validate_delivery(&file.delivery, host)?;
-    let routes = validate_routes(&file.routes)?;
+    let routes = validate_routes(&file.routes, !delivery.tls_roots.is_empty())?;
     Ok(Config {
         server,
         listeners,
@@ -474,10 +486,30 @@ fn validate_delivery(d: &DeliverySection, host: &Host) -> Result<Delivery, Inval
             path("max_connections_per_host"),
         )?,
         resolver,
+        tls_roots: tls_roots(d, host)?,
     })
 }
 
-fn validate_routes(sections: &[RouteSection]) -> Result<RouteTable, Invalid> {
+fn tls_roots(d: &DeliverySection, host: &Host) -> Result<Vec<CertificateDer<'static>>, Invalid> {
+    let path = || KeyPath::key("delivery").push("tls_roots");
+    let roots = match &d.tls_roots {
+        Some(file) => {
+            let pem = std::fs::read(file)
+                .map_err(|e| Invalid::new(path(), format!("cannot read {file:?}: {e}")))?;
+            load_roots(&pem).map_err(|e| Invalid::new(path(), format!("{file:?}: {e}")))?
+        }
+        // A broken system bundle should not stop a relay that never verifies.
+        None => host
+            .ca_bundle
+            .as_deref()
+            .and_then(|pem| load_roots(pem).ok())
+            .unwrap_or_default(),
+    };
+    check_roots(&roots).map_err(|e| Invalid::new(path(), e))?;
+    Ok(roots)
+}
+
+fn validate_routes(sections: &[RouteSection], have_roots: bool) -> Result<RouteTable, Invalid> {
     let mut routes = Vec::with_capacity(sections.len());
     for (i, r) in sections.iter().enumerate() {
         let path = |key| KeyPath::key("route").index(i).push(key);
@@ -521,9 +553,18 @@ fn validate_routes(sections: &[RouteSection]) -> Result<RouteTable, Invalid> {
                 }
                 let mut addrs = Vec::new();
                 for (j, h) in hosts.iter().enumerate() {
-                    addrs.extend(
-                        resolve(h).map_err(|e| Invalid::new(path("smarthost").index(j), e))?,
-                    );
+                    let resolved =
+                        resolve(h).map_err(|e| Invalid::new(path("smarthost").index(j), e))?;
+                    // The name as written, for the certificate check of tls = "required".
+                    let name = h
+                        .rsplit_once(':')
+                        .map_or(h.as_str(), |(host, _)| host)
+                        .trim_start_matches('[')
+                        .trim_end_matches(']');
+                    addrs.extend(resolved.into_iter().map(|addr| Target {
+                        name: name.to_owned(),
+                        addr,
+                    }));
                 }
                 RouteAction::Smarthost(addrs)
             }
@@ -554,7 +595,26 @@ fn validate_routes(sections: &[RouteSection]) -> Result<RouteTable, Invalid> {
                 ))
             }
         };
-        routes.push(Route { domains, action });
+        let tls =
+            match r.tls {
+                None | Some(RouteTls::Opportunistic) => TlsMode::Opportunistic,
+                Some(RouteTls::Required) if !have_roots => return Err(Invalid::new(
+                    path("tls"),
+                    "tls = \"required\" needs trusted roots: set delivery.tls_roots to a PEM file",
+                )),
+                Some(RouteTls::Required) => TlsMode::Required,
+            };
+        if r.tls.is_some() && matches!(action, RouteAction::Hold | RouteAction::Reject(_)) {
+            return Err(Invalid::new(
+                path("tls"),
+                "tls is only for mx and smarthost routes",
+            ));
+        }
+        routes.push(Route {
+            domains,
+            action,
+            tls,
+        });
     }
     Ok(RouteTable::new(routes))
 }
@@ -705,6 +765,7 @@ mod tests {
             available_cores: cores,
             hostname: hostname.map(str::to_owned),
             nameserver: None,
+            ca_bundle: None,
         }
     }
 
