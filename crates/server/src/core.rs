@@ -114,6 +114,7 @@ impl Core {
                 max_connections: d.max_connections,
                 max_connections_per_host: d.max_connections_per_host,
                 resolver: d.resolver,
+                tls_roots: d.tls_roots.clone(),
             };
             let (queue, wake) = (Rc::clone(&core.queue), Rc::clone(&core.delivery_wake));
             let stop = core.stop.wait();
