@@ -77,8 +77,10 @@ impl Stream {
 pub(crate) struct Conn {
     stream: Stream,
     pub(crate) session: ClientSession,
-    /// The address connected to: the Remote-MTA of outcomes.
+    /// The address connected to.
     pub(crate) peer: SocketAddr,
+    /// The host's name (smarthost as written, MX host): the Remote-MTA of outcomes.
+    pub(crate) name: String,
     buf: Box<[u8]>,
 }
 
@@ -141,6 +143,7 @@ impl Conn {
             stream: Stream::Plain(stream),
             session: ClientSession::new(opts),
             peer: addr,
+            name: name.trim_end_matches('.').to_owned(),
             buf: vec![0; READ_BUFFER].into_boxed_slice(),
         };
         loop {

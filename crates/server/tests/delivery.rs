@@ -300,3 +300,50 @@ fn one_connection_per_pending_job_not_per_limit() {
     thread::sleep(Duration::from_millis(300));
     assert_eq!(sink.state.connections.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn relayed_notice_when_the_hop_lacks_dsn() {
+    let state = Arc::new(SinkState::default());
+    state.no_dsn.store(true, Ordering::SeqCst);
+    let sink = Sink::start_with(
+        free_port(),
+        &["example.net", "example.org"],
+        Arc::clone(&state),
+    );
+    let tern = Tern::start(&route_to(sink.addr.port()));
+    submit(
+        tern.port,
+        "MAIL FROM:<alice@example.org> ENVID=e1",
+        &[
+            "RCPT TO:<bob@example.net> NOTIFY=SUCCESS",
+            "RCPT TO:<carol@example.net>",
+        ],
+        WIRE,
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || sink.count() == 2),
+        "got {}",
+        sink.count()
+    );
+    let got = sink.messages();
+    // The hop does not offer DSN, so NOTIFY is not passed on; tern reports instead.
+    assert!(got[0]
+        .envelope
+        .rcpts
+        .iter()
+        .all(|r| r.params.notify.is_none()));
+    let notice = &got[1];
+    assert_eq!(notice.envelope.from, ReversePath::Null);
+    let text = String::from_utf8_lossy(&notice.body).into_owned();
+    assert!(
+        text.contains("Subject: Relayed Mail Delivery Report\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Final-Recipient: rfc822; bob@example.net\r\nAction: relayed\r\nStatus: 2.0.0\r\nRemote-MTA: dns; 127.0.0.1\r\n"),
+        "{text}"
+    );
+    assert!(!text.contains("carol@example.net\r\nAction"), "{text}");
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(sink.count(), 2);
+}

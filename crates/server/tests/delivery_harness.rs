@@ -52,6 +52,8 @@ pub struct SinkState {
     pub delay_ms: AtomicUsize,
     /// STARTTLS handshakes completed.
     pub tls_sessions: AtomicUsize,
+    /// Do not offer DSN (RFC 3461) in EHLO.
+    pub no_dsn: AtomicBool,
     stop: AtomicBool,
 }
 
@@ -174,6 +176,7 @@ fn serve(
     let mut cfg = SessionConfig::new("sink.test");
     cfg.accept_domains = domains.to_vec();
     cfg.features.starttls = tls.is_some();
+    cfg.features.dsn = !st.no_dsn.load(Ordering::SeqCst);
     let mut s = Session::new(
         Rc::new(cfg),
         ClientInfo {

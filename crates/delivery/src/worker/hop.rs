@@ -210,7 +210,13 @@ impl Worker {
         if reused && result.mail == local::CONNECTION_LOST {
             return Err(job);
         }
-        let remote = conn.peer.ip().to_string();
+        // Remote-MTA names the host (RFC 3464 2.3.5); a literal or bracketed IP is shown
+        // as the address itself.
+        let remote = if conn.name.is_empty() || conn.name.starts_with('[') {
+            conn.peer.ip().to_string()
+        } else {
+            conn.name.clone()
+        };
         let relayed = !conn.session.capabilities().dsn;
         let mut success_notices = Vec::new();
         let outcomes: Vec<Recorded> = (0..job.rcpts.len())
