@@ -27,7 +27,7 @@ const BODY: &[u8] = b"Subject: dots and bytes\r\nFrom: alice@example.org\r\n\r\n
 
 #[test]
 fn relays_envelope_and_body_byte_for_byte() {
-    let sink = Sink::start(free_port(), &["example.net", "example.org"]);
+    let sink = Sink::start(0, &["example.net", "example.org"]);
     let tern = Tern::start(&route_to(sink.addr.port()));
     submit(
         tern.port,
@@ -65,7 +65,7 @@ fn relays_envelope_and_body_byte_for_byte() {
 fn temporary_failure_is_retried_and_delivered_once() {
     let state = Arc::new(SinkState::default());
     state.fail_next.store(1, Ordering::SeqCst);
-    let sink = Sink::start_with(free_port(), &["example.net"], Arc::clone(&state));
+    let sink = Sink::start_with(0, &["example.net"], Arc::clone(&state));
     let tern = Tern::start(&route_to(sink.addr.port()));
     submit(
         tern.port,
@@ -90,7 +90,7 @@ fn temporary_failure_is_retried_and_delivered_once() {
 fn permanent_failure_bounces_to_the_sender() {
     // The sink takes example.org (the sender's domain) but refuses relaying to
     // nowhere.example with 554 5.7.1.
-    let sink = Sink::start(free_port(), &["example.org"]);
+    let sink = Sink::start(0, &["example.org"]);
     let tern = Tern::start(&route_to(sink.addr.port()));
     submit(
         tern.port,
@@ -160,7 +160,7 @@ fn sink_down_defers_then_delivers_when_it_starts() {
 
 #[test]
 fn held_domain_stays_queued_and_listed() {
-    let sink = Sink::start(free_port(), &["example.net", "hold.example"]);
+    let sink = Sink::start(0, &["example.net", "hold.example"]);
     let mut tern = Tern::start(&format!(
         "[[route]]\ndomains = [\"hold.example\"]\nhold = true\n\n{}",
         route_to(sink.addr.port())
@@ -213,8 +213,8 @@ fn delay_notice_once_for_notify_delay() {
     // example.net's hop always says 451; the sender's domain goes to a second sink.
     let stuck = Arc::new(SinkState::default());
     stuck.fail_next.store(usize::MAX, Ordering::SeqCst);
-    let hop = Sink::start_with(free_port(), &["example.net"], Arc::clone(&stuck));
-    let home = Sink::start(free_port(), &["example.org"]);
+    let hop = Sink::start_with(0, &["example.net"], Arc::clone(&stuck));
+    let home = Sink::start(0, &["example.org"]);
     let tern = Tern::start(&format!(
         "[delivery]\nretry_initial = \"1s\"\nretry_max = \"1s\"\ndelay_warning = \"2s\"\n\n\
          [[route]]\ndomains = [\"example.net\"]\nsmarthost = [\"127.0.0.1:{}\"]\n\n\
@@ -260,7 +260,7 @@ fn delay_notice_once_for_notify_delay() {
 
 #[test]
 fn connections_are_reused_within_the_per_host_limit() {
-    let sink = Sink::start(free_port(), &["example.net"]);
+    let sink = Sink::start(0, &["example.net"]);
     let tern = Tern::start(&format!(
         "[delivery]\nidle_timeout = \"5s\"\nmax_connections_per_host = 1\n\n\
          [[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1:{}\"]\n",
@@ -288,7 +288,7 @@ fn connections_are_reused_within_the_per_host_limit() {
 fn one_connection_per_pending_job_not_per_limit() {
     // Regression: with one message queued, the worker used to open as many connections as
     // max_connections_per_host allowed, nine of them idle.
-    let sink = Sink::start(free_port(), &["example.net"]);
+    let sink = Sink::start(0, &["example.net"]);
     let tern = Tern::start(&route_to(sink.addr.port()));
     submit(
         tern.port,
@@ -305,11 +305,7 @@ fn one_connection_per_pending_job_not_per_limit() {
 fn relayed_notice_when_the_hop_lacks_dsn() {
     let state = Arc::new(SinkState::default());
     state.no_dsn.store(true, Ordering::SeqCst);
-    let sink = Sink::start_with(
-        free_port(),
-        &["example.net", "example.org"],
-        Arc::clone(&state),
-    );
+    let sink = Sink::start_with(0, &["example.net", "example.org"], Arc::clone(&state));
     let tern = Tern::start(&route_to(sink.addr.port()));
     submit(
         tern.port,

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::{free_port, wait_for, Client, Sink, SinkState, Tern};
+use harness::{wait_for, Client, Sink, SinkState, Tern};
 
 const MESSAGES: usize = 30;
 
@@ -19,7 +19,7 @@ fn kill_9_during_delivery_loses_nothing() {
     let state = Arc::new(SinkState::default());
     // Slow answers keep deliveries in flight when the kill comes.
     state.delay_ms.store(60, Ordering::SeqCst);
-    let sink = Sink::start_with(free_port(), &["example.net"], Arc::clone(&state));
+    let sink = Sink::start_with(0, &["example.net"], Arc::clone(&state));
     // One connection at a time: at most one transaction is inside the window at the kill.
     let mut tern = Tern::start(&format!(
         "[delivery]\nretry_initial = \"1s\"\nretry_max = \"1s\"\nmax_connections_per_host = 1\n\n\

@@ -268,27 +268,39 @@ pub struct Tern {
 impl Tern {
     /// Writes a config (one core, a listener on a free port, `extra` appended) and starts
     /// tern; returns once it accepts connections.
+    /// The listener port is picked free just before; should another process take it in
+    /// between (tests run in parallel), tern exits and another port is tried.
     pub fn start(extra: &str) -> Tern {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let port = free_port();
         let config = dir.path().join("tern.toml");
-        let text = format!(
-            "[server]\nhostname = \"tern.test\"\ncores = 1\ndata_dir = \"{}\"\n\n[[listener]]\naddress = \"127.0.0.1:{port}\"\n\n{extra}",
-            dir.path().join("data").display()
-        );
-        std::fs::write(&config, text).unwrap_or_else(|e| panic!("write config: {e}"));
         let mut t = Tern {
             dir,
-            port,
+            port: 0,
             config,
             child: None,
         };
-        t.restart();
-        t
+        for _ in 0..5 {
+            t.port = free_port();
+            let text = format!(
+                "[server]\nhostname = \"tern.test\"\ncores = 1\ndata_dir = \"{}\"\n\n[[listener]]\naddress = \"127.0.0.1:{}\"\n\n{extra}",
+                t.dir.path().join("data").display(),
+                t.port
+            );
+            std::fs::write(&t.config, text).unwrap_or_else(|e| panic!("write config: {e}"));
+            if t.try_start() {
+                return t;
+            }
+        }
+        panic!("tern did not start listening");
     }
 
     /// Starts (again) the server on the same config and data.
     pub fn restart(&mut self) {
+        assert!(self.try_start(), "tern did not start listening");
+    }
+
+    /// Starts tern and waits until it listens; false if it exited or never listened.
+    fn try_start(&mut self) -> bool {
         let child = Command::new(env!("CARGO_BIN_EXE_tern"))
             .args(["serve", "--config"])
             .arg(&self.config)
@@ -298,14 +310,19 @@ impl Tern {
             .unwrap_or_else(|e| panic!("spawn tern: {e}"));
         self.child = Some(child);
         let port = self.port;
-        assert!(
-            wait_for(Duration::from_secs(10), || TcpStream::connect((
-                "127.0.0.1",
-                port
-            ))
-            .is_ok()),
-            "tern did not start listening"
-        );
+        let mut exited = false;
+        let up = wait_for(Duration::from_secs(10), || {
+            exited = self
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+            exited || TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        if !up || exited {
+            self.kill9();
+            return false;
+        }
+        true
     }
 
     /// SIGKILL, as a crash.

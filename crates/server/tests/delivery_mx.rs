@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use harness::{free_port, submit, wait_for, Sink, Tern};
+use harness::{submit, wait_for, Sink, Tern};
 use simple_dns::rdata::{RData, A, MX};
 use simple_dns::{Name, Packet, ResourceRecord, CLASS, QTYPE, RCODE, TYPE};
 use tern_proto::ReversePath;
@@ -88,7 +88,7 @@ fn answer(query: &[u8]) -> Option<Vec<u8>> {
 #[test]
 fn mx_routing_with_implicit_null_and_missing_domains() {
     let dns = DnsServer::start();
-    let sink = Sink::start(free_port(), &["mx.test", "implicit.test", "example.org"]);
+    let sink = Sink::start(0, &["mx.test", "implicit.test", "example.org"]);
     let tern = Tern::start(&format!(
         "[delivery]\nresolver = \"127.0.0.1:{}\"\nretry_initial = \"1s\"\n\n\
          [[route]]\ndomains = [\"*\"]\nmx = true\nport = {}\n",

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use harness::{free_port, submit, wait_for, Sink, SinkState, Tern};
+use harness::{submit, wait_for, Sink, SinkState, Tern};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// A self-signed certificate for `localhost` (its own root), as PEM and as a server config.
@@ -31,7 +31,7 @@ const BODY: &[u8] = b"Subject: tls\r\n\r\nsecret\r\n";
 fn opportunistic_starttls_is_used_when_offered() {
     let (_, tls) = server_tls();
     let state = Arc::new(SinkState::default());
-    let sink = Sink::start_tls(free_port(), &["example.net"], Arc::clone(&state), Some(tls));
+    let sink = Sink::start_tls(0, &["example.net"], Arc::clone(&state), Some(tls));
     let tern = Tern::start(&format!(
         "[[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1:{}\"]\n",
         sink.addr.port()
@@ -51,7 +51,7 @@ fn opportunistic_starttls_is_used_when_offered() {
 fn required_tls_verifies_the_certificate() {
     let (pem, tls) = server_tls();
     let state = Arc::new(SinkState::default());
-    let sink = Sink::start_tls(free_port(), &["example.net"], Arc::clone(&state), Some(tls));
+    let sink = Sink::start_tls(0, &["example.net"], Arc::clone(&state), Some(tls));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let roots = dir.path().join("roots.pem");
     std::fs::write(&roots, pem).unwrap_or_else(|e| panic!("{e}"));
@@ -75,8 +75,8 @@ fn required_tls_verifies_the_certificate() {
 fn required_tls_defers_on_an_untrusted_certificate_or_no_starttls() {
     let (_, tls) = server_tls();
     let (other_pem, _) = server_tls();
-    let untrusted = Sink::start_tls(free_port(), &["a.example"], Arc::default(), Some(tls));
-    let plain = Sink::start(free_port(), &["b.example"]);
+    let untrusted = Sink::start_tls(0, &["a.example"], Arc::default(), Some(tls));
+    let plain = Sink::start(0, &["b.example"]);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let roots = dir.path().join("roots.pem");
     std::fs::write(&roots, other_pem).unwrap_or_else(|e| panic!("{e}"));
