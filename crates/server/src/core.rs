@@ -25,8 +25,11 @@ pub struct Core {
     pub config: Arc<Config>,
     /// What sessions may do, derived from `config` once.
     pub session_config: Rc<SessionConfig>,
-    /// This core's queue shard; every message accepted here is appended to it.
-    pub queue: Shard,
+    /// This core's queue shard; every message accepted here is appended to it. Shared with
+    /// this core's delivery worker.
+    pub queue: Rc<Shard>,
+    /// Raised after each stored message, to wake this core's delivery worker.
+    pub delivery_wake: Rc<tern_delivery::signal::Signal>,
     /// Raised at shutdown: the accept loops end, idle sessions close with 421.
     pub stop: Stop,
     /// Connection counts; a session holds a permit for its lifetime.
@@ -44,6 +47,7 @@ pub fn session_config(config: &Config) -> SessionConfig {
         config::BareNewline::Normalize => tern_proto::body::BareNewline::Normalize,
     };
     s.accept_domains = config.relay.accept_domains.clone();
+    s.rcpt_routes = config.routes.rejections();
     // STARTTLS, AUTH and ETRN are offered once the runtime can serve them.
     s.features = Features::default();
     s
@@ -96,10 +100,34 @@ impl Core {
         Ok(Rc::new(Core {
             session_config: Rc::new(session_config(&config)),
             config,
-            queue,
+            queue: Rc::new(queue),
+            delivery_wake: Rc::default(),
             stop: Stop::default(),
             limits,
         }))
+    }
+
+    /// Starts this core's delivery worker on its shard; it ends after [`Core::stop`].
+    pub fn deliver(self: &Rc<Self>) -> Task<()> {
+        let core = Rc::clone(self);
+        spawn_local(async move {
+            let d = &core.config.delivery;
+            let config = tern_delivery::worker::WorkerConfig {
+                hostname: core.config.server.hostname.clone(),
+                routes: core.config.routes.clone(),
+                schedule: d.schedule,
+                connect_timeout: d.connect_timeout,
+                command_timeout: d.command_timeout,
+                idle_timeout: d.idle_timeout,
+                max_connections: d.max_connections,
+                max_connections_per_host: d.max_connections_per_host,
+                resolver: d.resolver,
+                tls_roots: d.tls_roots.clone(),
+            };
+            let (queue, wake) = (Rc::clone(&core.queue), Rc::clone(&core.delivery_wake));
+            let stop = core.stop.wait();
+            tern_delivery::worker::run(queue, config, wake, stop, driver::SHUTDOWN_GRACE).await;
+        })
     }
 
     /// Binds every listener on this core (SO_REUSEPORT: each core has its own socket on
@@ -204,7 +232,10 @@ impl Core {
             body,
         };
         match self.queue.append_reserved(id, new).await {
-            Ok(()) => Ok(id),
+            Ok(()) => {
+                self.delivery_wake.notify();
+                Ok(id)
+            }
             Err(AppendError::DiskFull) => Err(StoreError::DiskFull),
             Err(AppendError::Io) => Err(StoreError::Io),
         }

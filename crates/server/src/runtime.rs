@@ -195,6 +195,7 @@ async fn run_core(
             }
         }
     });
+    let delivery = core.deliver();
     // The control pump: the only place this core looks at other threads.
     loop {
         match control.try_recv() {
@@ -212,6 +213,8 @@ async fn run_core(
     while core.limits.open() > 0 && Instant::now() < deadline {
         sleep(Duration::from_millis(10)).await;
     }
+    // The worker finishes the transactions in flight (within SHUTDOWN_GRACE) and returns.
+    delivery.await;
     // Every 250 was sent after its fdatasync, so nothing acknowledged is pending here.
     Ok(())
 }

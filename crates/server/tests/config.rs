@@ -101,7 +101,7 @@ fn unknown_key() {
 #[test]
 fn unknown_section() {
     assert_error("[metrics]\naddress = \"127.0.0.1:9090\"\n", |f| {
-        format!("{f}:1:2: metrics: unknown field `metrics`, expected one of `server`, `listener`, `limits`, `relay`, `queue`")
+        format!("{f}:1:2: metrics: unknown field `metrics`, expected one of `server`, `listener`, `limits`, `relay`, `queue`, `delivery`, `route`")
     });
 }
 

@@ -1,6 +1,9 @@
 //! What a session is allowed to do: limits and offered extensions.
 
 use crate::body::BareNewline;
+use crate::reply::Reply;
+
+use super::DomainPattern;
 use crate::reply::EhloOffer;
 
 /// The extensions a listener offers. Each is advertised in EHLO and accepted in commands
@@ -65,6 +68,10 @@ pub struct SessionConfig {
     pub bare_newline: BareNewline,
     /// Domains we accept mail for from any client (lower case).
     pub accept_domains: Vec<String>,
+    /// Recipient domains refused at RCPT time, from the route table: the first pattern
+    /// matching a recipient's domain decides, refusing it with its reply, or accepting it
+    /// (as far as routing goes) when the reply is `None`. Empty by default.
+    pub rcpt_routes: Vec<(DomainPattern, Option<Reply>)>,
     /// Offered extensions.
     pub features: Features,
 }
@@ -79,8 +86,17 @@ impl SessionConfig {
             max_bad_commands: 20,
             bare_newline: BareNewline::Reject,
             accept_domains: Vec::new(),
+            rcpt_routes: Vec::new(),
             features: Features::default(),
         }
+    }
+
+    /// The reply refusing a recipient in `domain`, if a reject route takes it.
+    pub fn rcpt_rejection(&self, domain: &str) -> Option<&Reply> {
+        self.rcpt_routes
+            .iter()
+            .find(|(p, _)| p.matches(domain))
+            .and_then(|(_, r)| r.as_ref())
     }
 
     /// True when `domain` is one of ours (case-insensitive).

@@ -42,10 +42,12 @@
 
 mod auth;
 mod config;
+mod domain;
 mod session;
 
 pub use auth::AuthRequest;
 pub use config::{ClientInfo, Features, SessionConfig};
+pub use domain::DomainPattern;
 pub use session::Session;
 
 use crate::envelope::Envelope;

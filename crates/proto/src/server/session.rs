@@ -520,6 +520,11 @@ impl Session {
                 self.reply(&reply::UTF8_NOT_PERMITTED);
                 return None;
             }
+            if let Some(r) = self.config.rcpt_rejection(m.domain()) {
+                let r = r.clone();
+                self.reply(&r);
+                return None;
+            }
             let relay_ok = self.client.relay_allowed
                 || self.auth_user.is_some()
                 || self.config.accepts_domain(m.domain());

@@ -691,3 +691,46 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn rcpt_refused_by_reject_route() {
+    let mut c = config();
+    c.max_recipients = 10;
+    let pat = |p: &str| match DomainPattern::parse(p) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    };
+    let no = crate::reply::Reply::new(
+        550,
+        Some(crate::reply::Enhanced(5, 1, 2)),
+        "Domain not served here",
+    );
+    c.rcpt_routes = vec![
+        (pat("ok.blocked.test"), None),
+        (pat("*.blocked.test"), Some(no.clone())),
+        (pat("blocked.test"), Some(no)),
+    ];
+    let mut s = session_with(c, true);
+    let (out, _) = talk(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<u@blocked.test>\r\n\
+RCPT TO:<u@A.Blocked.TEST>\r\nRCPT TO:<u@ok.blocked.test>\r\nRCPT TO:<u@elsewhere.test>\r\n\
+RCPT TO:<Postmaster>\r\n",
+    );
+    let replies: Vec<&str> = out
+        .split("\r\n")
+        .filter(|l| !l.starts_with("250-"))
+        .collect();
+    assert_eq!(
+        replies[..7],
+        [
+            "220 mx.test ESMTP tern",
+            "250 HELP",
+            "250 2.1.0 Sender ok",
+            "550 5.1.2 Domain not served here",
+            "550 5.1.2 Domain not served here",
+            "250 2.1.5 Recipient ok",
+            "250 2.1.5 Recipient ok",
+        ]
+    );
+}

@@ -10,7 +10,7 @@
 //! rather than leave the default silently in force. Every field has a named default
 //! function so that the defaults can be compared with the shipped `config/tern.toml`.
 //!
-//! Sections not listed here (`[delivery]`, `[[route]]`, `[metrics]`) are not accepted yet:
+//! Sections not listed here (`[metrics]`) are not accepted yet:
 //! a key that is read and then ignored is a bug, so each section arrives with the code
 //! that uses it.
 
@@ -39,6 +39,13 @@ pub struct FileConfig {
     /// `[queue]`: the on-disk queue's segment size and disk budget.
     #[serde(default)]
     pub queue: QueueSection,
+    /// `[delivery]`: retries, queue lifetime, outbound timeouts and connection limits.
+    #[serde(default)]
+    pub delivery: DeliverySection,
+    /// `[[route]]`: where each recipient domain goes, first match wins. Default: none
+    /// (see docs/configuration.md for what happens to a domain no route matches).
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteSection>,
 }
 
 impl Default for FileConfig {
@@ -49,6 +56,8 @@ impl Default for FileConfig {
             limits: LimitsSection::default(),
             relay: RelaySection::default(),
             queue: QueueSection::default(),
+            delivery: DeliverySection::default(),
+            routes: Vec::new(),
         }
     }
 }
@@ -242,6 +251,116 @@ impl Default for QueueSection {
     }
 }
 
+/// `[delivery]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [delivery] table")]
+pub struct DeliverySection {
+    /// Delay before the first retry of a temporarily failed recipient; it doubles with
+    /// each further attempt (plus up to 1/8 of jitter). Default: `"5m"`.
+    #[serde(default = "default_retry_initial")]
+    pub retry_initial: DurationValue,
+    /// Longest delay between two attempts. Default: `"1h"`.
+    #[serde(default = "default_retry_max")]
+    pub retry_max: DurationValue,
+    /// How long a message may stay queued; a recipient still deferred after it fails and
+    /// is bounced. Default: `"120h"` (5 days).
+    #[serde(default = "default_max_queue_lifetime")]
+    pub max_queue_lifetime: DurationValue,
+    /// How long a message waits before a recipient still deferred earns a delay notice
+    /// (only recipients that asked with NOTIFY=DELAY). Default: `"4h"`.
+    #[serde(default = "default_delay_warning")]
+    pub delay_warning: DurationValue,
+    /// The recursive DNS resolver for `mx = true` routes, `IP:PORT`. Default: unset, which
+    /// means the first `nameserver` of `/etc/resolv.conf` on port 53 (`127.0.0.1:53` if
+    /// there is none).
+    #[serde(default)]
+    pub resolver: Option<String>,
+    /// A PEM file of the root certificates that `tls = "required"` routes trust. A
+    /// relative path is taken from the working directory. Default: unset, which means the
+    /// system bundle `/etc/ssl/certs/ca-certificates.crt` when it exists.
+    #[serde(default)]
+    pub tls_roots: Option<String>,
+    /// How long to wait for an outbound TCP connection. Default: `"30s"`.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: DurationValue,
+    /// How long to wait for each reply of a next hop. Default: `"5m"`.
+    #[serde(default = "default_delivery_command_timeout")]
+    pub command_timeout: DurationValue,
+    /// How long an idle outbound connection is kept open for the next message to the same
+    /// hop. Default: `"5s"`.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: DurationValue,
+    /// Most outbound connections per core. Default: `100`.
+    #[serde(default = "default_max_connections", deserialize_with = "non_negative")]
+    pub max_connections: u64,
+    /// Most outbound connections per core to one next hop (one route). Default: `10`.
+    #[serde(
+        default = "default_max_connections_per_host",
+        deserialize_with = "non_negative"
+    )]
+    pub max_connections_per_host: u64,
+}
+
+impl Default for DeliverySection {
+    fn default() -> DeliverySection {
+        DeliverySection {
+            retry_initial: default_retry_initial(),
+            retry_max: default_retry_max(),
+            max_queue_lifetime: default_max_queue_lifetime(),
+            delay_warning: default_delay_warning(),
+            resolver: None,
+            tls_roots: None,
+            connect_timeout: default_connect_timeout(),
+            command_timeout: default_delivery_command_timeout(),
+            idle_timeout: default_idle_timeout(),
+            max_connections: default_max_connections(),
+            max_connections_per_host: default_max_connections_per_host(),
+        }
+    }
+}
+
+/// One `[[route]]` table. Exactly one of `mx`, `smarthost`, `hold` and `reject` must be
+/// given.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[route]] table")]
+pub struct RouteSection {
+    /// Domain patterns: `"example.com"` (exactly), `"*.example.net"` (any name below it,
+    /// not itself), `"*"` (everything). Required.
+    pub domains: Vec<String>,
+    /// `true`: deliver to the domain's mail exchangers (DNS MX, RFC 5321 5; null MX per
+    /// RFC 7505 fails the recipient).
+    #[serde(default)]
+    pub mx: Option<bool>,
+    /// The mail exchangers' SMTP port, for `mx = true` only. Default: `25`.
+    #[serde(default, deserialize_with = "non_negative_opt")]
+    pub port: Option<u64>,
+    /// `HOST:PORT` relays, tried in order; resolved once at start-up.
+    #[serde(default)]
+    pub smarthost: Option<Vec<String>>,
+    /// `true`: keep the mail queued for the domain's owner to fetch (ETRN/ATRN/TURN).
+    #[serde(default)]
+    pub hold: Option<bool>,
+    /// STARTTLS on this route's connections: `"opportunistic"` (when offered, certificate
+    /// not checked) or `"required"` (certificate checked against `delivery.tls_roots`).
+    /// Default: `"opportunistic"`.
+    #[serde(default)]
+    pub tls: Option<RouteTls>,
+    /// A reply such as `"550 5.1.2 Domain not served here"`: recipients in these domains
+    /// are refused at RCPT time with it.
+    #[serde(default)]
+    pub reject: Option<String>,
+}
+
+/// `tls` of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteTls {
+    /// STARTTLS when offered, without checking the certificate.
+    Opportunistic,
+    /// STARTTLS with a verified certificate, or no delivery.
+    Required,
+}
+
 /// A duration as written: a TOML integer (seconds) or a string such as `"5m"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DurationValue {
@@ -333,6 +452,10 @@ fn non_negative<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     d.deserialize_any(NonNegative)
 }
 
+fn non_negative_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    non_negative(d).map(Some)
+}
+
 // The named defaults. Each is the single source of a key's default: the Default impls
 // above, serde, and the test that compares them with config/tern.toml all use these.
 
@@ -392,4 +515,31 @@ fn default_segment_size() -> SizeValue {
 }
 fn default_max_disk_use() -> SizeValue {
     SizeValue::Text("10GB".to_owned())
+}
+fn default_retry_initial() -> DurationValue {
+    DurationValue::Text("5m".to_owned())
+}
+fn default_retry_max() -> DurationValue {
+    DurationValue::Text("1h".to_owned())
+}
+fn default_max_queue_lifetime() -> DurationValue {
+    DurationValue::Text("120h".to_owned())
+}
+fn default_connect_timeout() -> DurationValue {
+    DurationValue::Text("30s".to_owned())
+}
+fn default_delivery_command_timeout() -> DurationValue {
+    DurationValue::Text("5m".to_owned())
+}
+fn default_idle_timeout() -> DurationValue {
+    DurationValue::Text("5s".to_owned())
+}
+fn default_max_connections() -> u64 {
+    100
+}
+fn default_max_connections_per_host() -> u64 {
+    10
+}
+fn default_delay_warning() -> DurationValue {
+    DurationValue::Text("4h".to_owned())
 }

@@ -29,7 +29,7 @@ pub(crate) use error::KeyPath;
 pub use error::{ConfigError, ConfigErrorKind};
 pub use file::{BareNewline, ListenerMode};
 pub use ipnet::IpNet;
-pub use validate::{Config, Limits, Listener, Queue, Relay, Server};
+pub use validate::{Config, Delivery, Limits, Listener, Queue, Relay, Server};
 
 use file::FileConfig;
 use validate::Host;

@@ -10,6 +10,8 @@ fn host() -> Host {
     Host {
         available_cores: 2,
         hostname: Some("mx.example".to_owned()),
+        nameserver: Some(std::net::IpAddr::from([192, 0, 2, 53])),
+        ca_bundle: None,
     }
 }
 
@@ -63,6 +65,23 @@ fn default_toml_mentions_every_key() {
         "accept_domains",
         "segment_size",
         "max_disk_use",
+        "retry_initial",
+        "retry_max",
+        "max_queue_lifetime",
+        "delay_warning",
+        "connect_timeout",
+        "idle_timeout",
+        "max_connections",
+        "max_connections_per_host",
+        "domains",
+        "smarthost",
+        "hold",
+        "reject",
+        "mx",
+        "port",
+        "resolver",
+        "tls_roots",
+        "tls",
     ];
     for key in keys {
         let assigned = DEFAULT_TOML
@@ -185,11 +204,11 @@ fn error_table() {
         // Unknown keys, at every level.
         (
             "bogus = 1\n",
-            "t.toml:1:1: bogus: unknown field `bogus`, expected one of `server`, `listener`, `limits`, `relay`, `queue`",
+            "t.toml:1:1: bogus: unknown field `bogus`, expected one of `server`, `listener`, `limits`, `relay`, `queue`, `delivery`, `route`",
         ),
         (
             "[delivery]\nsmarthost = \"x\"\n",
-            "t.toml:1:2: delivery: unknown field `delivery`, expected one of `server`, `listener`, `limits`, `relay`, `queue`",
+            "t.toml:2:1: delivery.smarthost: unknown field `smarthost`, expected one of `retry_initial`, `retry_max`, `max_queue_lifetime`, `delay_warning`, `resolver`, `tls_roots`, `connect_timeout`, `command_timeout`, `idle_timeout`, `max_connections`, `max_connections_per_host`",
         ),
         (
             "[server]\n\n  hostnme = \"x\"\n",
@@ -354,4 +373,130 @@ fn load_names_the_path() {
         err.to_string(),
         "/nonexistent/tern.toml: cannot read: No such file or directory (os error 2)"
     );
+}
+
+#[test]
+fn delivery_defaults_and_values() {
+    let c = ok("");
+    assert_eq!(
+        c.delivery,
+        Delivery {
+            schedule: tern_delivery::schedule::Schedule {
+                retry_initial: Duration::from_secs(300),
+                retry_max: Duration::from_secs(3600),
+                max_queue_lifetime: Duration::from_secs(5 * 86_400),
+                delay_warning: Duration::from_secs(4 * 3600),
+            },
+            connect_timeout: Duration::from_secs(30),
+            command_timeout: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(5),
+            max_connections: 100,
+            max_connections_per_host: 10,
+            resolver: SocketAddr::from(([192, 0, 2, 53], 53)),
+            tls_roots: Vec::new(),
+        }
+    );
+    assert!(c.routes.routes().is_empty());
+    let c = ok("[delivery]\nretry_initial = \"1s\"\nretry_max = 2\n");
+    assert_eq!(c.delivery.schedule.retry_initial, Duration::from_secs(1));
+    assert_eq!(c.delivery.schedule.retry_max, Duration::from_secs(2));
+}
+
+#[test]
+fn routes() {
+    use tern_delivery::route::{DomainPattern, RouteAction};
+    let c = ok(concat!(
+        "[[route]]\ndomains = [\"Hold.example\"]\nhold = true\n",
+        "[[route]]\ndomains = [\"*.example\", \"*\"]\n",
+        "smarthost = [\"127.0.0.1:2526\", \"[::1]:2527\"]\n",
+    ));
+    let r = c.routes.routes();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0].domains, [DomainPattern::Exact("hold.example".into())]);
+    assert_eq!(r[0].action, RouteAction::Hold);
+    assert_eq!(r[1].tls, tern_delivery::route::TlsMode::Opportunistic);
+    let addrs: Vec<String> = match &r[1].action {
+        RouteAction::Smarthost(a) => a.iter().map(|a| a.to_string()).collect(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(addrs, ["127.0.0.1:2526", "[::1]:2527"]);
+    assert_eq!(c.routes.lookup("x.example").map(|(i, _)| i), Some(1));
+    let c = ok("[[route]]\ndomains = [\"*\"]\nmx = true\n[[route]]\ndomains = [\"x\"]\nmx = true\nport = 2526\n[delivery]\nresolver = \"[::1]:5353\"\n");
+    assert_eq!(c.routes.routes()[0].action, RouteAction::Mx { port: 25 });
+    assert_eq!(c.routes.routes()[1].action, RouteAction::Mx { port: 2526 });
+    assert_eq!(c.delivery.resolver.to_string(), "[::1]:5353");
+    let c = ok("[[route]]\ndomains = [\"bad.example\"]\nreject = \"550 5.1.2 Not here\"\n");
+    assert_eq!(
+        c.routes.routes()[0].action,
+        RouteAction::Reject(tern_proto::reply::Reply::new(
+            550,
+            Some(tern_proto::reply::Enhanced(5, 1, 2)),
+            "Not here"
+        ))
+    );
+}
+
+#[test]
+fn delivery_and_route_errors() {
+    let table: &[(&str, &str)] = &[
+        (
+            "[delivery]\nretry_initial = \"1h\"\nretry_max = \"1m\"\n",
+            "t.toml:3:13: delivery.retry_max: must not be less than delivery.retry_initial",
+        ),
+        (
+            "[delivery]\nmax_connections = 0\n",
+            "t.toml:2:19: delivery.max_connections: must be greater than 0",
+        ),
+        (
+            "[[route]]\ndomains = []\nhold = true\n",
+            "t.toml:2:11: route[0].domains: at least one domain pattern is required",
+        ),
+        (
+            "[[route]]\ndomains = [\"a.*\"]\nhold = true\n",
+            "t.toml:2:12: route[0].domains[0]: invalid domain pattern \"a.*\": expected \"*\", \"*.example.net\" or \"example.com\"",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\n",
+            "t.toml:1:1: route[0]: a route needs one of mx = true, smarthost = [\"HOST:PORT\", ...], hold = true or reject = \"550 ...\"",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nhold = true\nsmarthost = [\"127.0.0.1:25\"]\n",
+            "t.toml:3:8: route[0].hold: a route takes only one of mx, smarthost, hold and reject",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1\"]\n",
+            "t.toml:3:14: route[0].smarthost[0]: invalid address \"127.0.0.1\": expected HOST:PORT, e.g. \"127.0.0.1:2525\" or \"[::1]:2525\"",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nmx = true\nport = 0\n",
+            "t.toml:4:8: route[0].port: must be a port number, 1-65535",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nhold = true\nport = 25\n",
+            "t.toml:4:8: route[0].port: port is only for mx = true routes (a smarthost names its own ports)",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nmx = true\ntls = \"required\"\n",
+            "t.toml:4:7: route[0].tls: tls = \"required\" needs trusted roots: set delivery.tls_roots to a PEM file",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nhold = true\ntls = \"opportunistic\"\n",
+            "t.toml:4:7: route[0].tls: tls is only for mx and smarthost routes",
+        ),
+        (
+            "[delivery]\ntls_roots = \"/nonexistent/roots.pem\"\n",
+            "t.toml:2:13: delivery.tls_roots: cannot read \"/nonexistent/roots.pem\": No such file or directory (os error 2)",
+        ),
+        (
+            "[delivery]\nresolver = \"localhost:53\"\n",
+            "t.toml:2:12: delivery.resolver: invalid resolver \"localhost:53\": expected IP:PORT, e.g. \"127.0.0.1:53\" or \"[::1]:53\"",
+        ),
+        (
+            "[[route]]\ndomains = [\"*\"]\nreject = \"250 fine\"\n",
+            "t.toml:3:10: route[0].reject: invalid reply \"250 fine\": expected a reply such as \"550 5.1.2 Domain not served here\" (code 400-599)",
+        ),
+    ];
+    for (text, want) in table {
+        assert_eq!(check(text).err().as_deref(), Some(*want), "{text:?}");
+    }
 }

@@ -12,9 +12,15 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tern_delivery::route::{
+    parse_reply, DomainPattern, Route, RouteAction, RouteTable, Target, TlsMode,
+};
+use tern_delivery::schedule::Schedule;
+use tern_delivery::tls::{check_roots, load_roots, CertificateDer};
+
 use super::file::{
-    BareNewline, DurationValue, FileConfig, LimitsSection, ListenerMode, ListenerSection,
-    QueueSection, RelaySection, ServerSection, SizeValue,
+    BareNewline, DeliverySection, DurationValue, FileConfig, LimitsSection, ListenerMode,
+    ListenerSection, QueueSection, RelaySection, RouteSection, RouteTls, ServerSection, SizeValue,
 };
 use super::ipnet::IpNet;
 use super::units::{parse_duration, parse_size};
@@ -35,6 +41,33 @@ pub struct Config {
     pub relay: Relay,
     /// `[queue]`.
     pub queue: Queue,
+    /// `[delivery]`.
+    pub delivery: Delivery,
+    /// `[[route]]`, in order; smarthost names resolved.
+    pub routes: RouteTable,
+}
+
+/// `[delivery]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Backoff and queue lifetime; `retry_initial <= retry_max`, all nonzero.
+    pub schedule: Schedule,
+    /// Outbound connect timeout; nonzero.
+    pub connect_timeout: Duration,
+    /// Wait for each reply of a next hop; nonzero.
+    pub command_timeout: Duration,
+    /// Idle connection cache time; nonzero.
+    pub idle_timeout: Duration,
+    /// Outbound connections per core; at least 1.
+    pub max_connections: usize,
+    /// Outbound connections per core and hop; at least 1.
+    pub max_connections_per_host: usize,
+    /// The recursive resolver MX routes ask: configured, or the first `nameserver` of
+    /// `/etc/resolv.conf`, or `127.0.0.1:53`.
+    pub resolver: SocketAddr,
+    /// Roots for `tls = "required"` routes: `tls_roots`, or the system bundle; may be
+    /// empty only when no route requires TLS.
+    pub tls_roots: Vec<CertificateDer<'static>>,
 }
 
 /// `[server]`, validated.
@@ -138,6 +171,10 @@ pub(crate) struct Host {
     pub(crate) available_cores: usize,
     /// The system hostname, if it could be read.
     pub(crate) hostname: Option<String>,
+    /// The first `nameserver` of `/etc/resolv.conf`, if any: the default resolver.
+    pub(crate) nameserver: Option<IpAddr>,
+    /// The system's CA bundle, if readable: the default outbound TLS roots.
+    pub(crate) ca_bundle: Option<Vec<u8>>,
 }
 
 impl Host {
@@ -148,8 +185,28 @@ impl Host {
             // decides how many executors can really run in parallel.
             available_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             hostname: system_hostname(),
+            nameserver: system_nameserver(),
+            ca_bundle: std::fs::read(SYSTEM_CA_BUNDLE).ok(),
         }
     }
+}
+
+/// Where Debian and its relatives keep the system's trusted roots.
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// The first usable `nameserver` line of `/etc/resolv.conf`.
+fn system_nameserver() -> Option<IpAddr> {
+    let text = std::fs::read_to_string("/etc/resolv.conf").ok()?;
+    first_nameserver(&text)
+}
+
+fn first_nameserver(text: &str) -> Option<IpAddr> {
+    text.lines().find_map(|l| {
+        let mut words = l.split_whitespace();
+        (words.next() == Some("nameserver"))
+            .then(|| words.next()?.parse().ok())
+            .flatten()
+    })
 }
 
 /// The kernel's hostname, without going through libc: tern has no other use for it.
@@ -166,12 +223,16 @@ pub(crate) fn validate(file: &FileConfig, host: &Host) -> Result<Config, Invalid
     let limits = validate_limits(&file.limits)?;
     let relay = validate_relay(&file.relay)?;
     let queue = validate_queue(&file.queue, server.cores)?;
+    let delivery = validate_delivery(&file.delivery, host)?;
+    let routes = validate_routes(&file.routes, !delivery.tls_roots.is_empty())?;
     Ok(Config {
         server,
         listeners,
         limits,
         relay,
         queue,
+        delivery,
+        routes,
     })
 }
 
@@ -389,6 +450,175 @@ fn validate_queue(q: &QueueSection, cores: usize) -> Result<Queue, Invalid> {
     })
 }
 
+fn validate_delivery(d: &DeliverySection, host: &Host) -> Result<Delivery, Invalid> {
+    let path = |key| KeyPath::key("delivery").push(key);
+    let resolver = match &d.resolver {
+        // An IP literal only: resolving the resolver's name would need a resolver.
+        Some(text) => text.parse::<SocketAddr>().map_err(|_| {
+            Invalid::new(
+                path("resolver"),
+                format!("invalid resolver {text:?}: expected IP:PORT, e.g. \"127.0.0.1:53\" or \"[::1]:53\""),
+            )
+        })?,
+        None => SocketAddr::new(host.nameserver.unwrap_or(IpAddr::from([127, 0, 0, 1])), 53),
+    };
+    let retry_initial = timeout(&d.retry_initial, path("retry_initial"))?;
+    let retry_max = timeout(&d.retry_max, path("retry_max"))?;
+    if retry_max < retry_initial {
+        return Err(Invalid::new(
+            path("retry_max"),
+            "must not be less than delivery.retry_initial",
+        ));
+    }
+    Ok(Delivery {
+        schedule: Schedule {
+            retry_initial,
+            retry_max,
+            max_queue_lifetime: timeout(&d.max_queue_lifetime, path("max_queue_lifetime"))?,
+            delay_warning: timeout(&d.delay_warning, path("delay_warning"))?,
+        },
+        connect_timeout: timeout(&d.connect_timeout, path("connect_timeout"))?,
+        command_timeout: timeout(&d.command_timeout, path("command_timeout"))?,
+        idle_timeout: timeout(&d.idle_timeout, path("idle_timeout"))?,
+        max_connections: count(d.max_connections, path("max_connections"))?,
+        max_connections_per_host: count(
+            d.max_connections_per_host,
+            path("max_connections_per_host"),
+        )?,
+        resolver,
+        tls_roots: tls_roots(d, host)?,
+    })
+}
+
+fn tls_roots(d: &DeliverySection, host: &Host) -> Result<Vec<CertificateDer<'static>>, Invalid> {
+    let path = || KeyPath::key("delivery").push("tls_roots");
+    let roots = match &d.tls_roots {
+        Some(file) => {
+            let pem = std::fs::read(file)
+                .map_err(|e| Invalid::new(path(), format!("cannot read {file:?}: {e}")))?;
+            load_roots(&pem).map_err(|e| Invalid::new(path(), format!("{file:?}: {e}")))?
+        }
+        // A broken system bundle should not stop a relay that never verifies.
+        None => host
+            .ca_bundle
+            .as_deref()
+            .and_then(|pem| load_roots(pem).ok())
+            .unwrap_or_default(),
+    };
+    check_roots(&roots).map_err(|e| Invalid::new(path(), e))?;
+    Ok(roots)
+}
+
+fn validate_routes(sections: &[RouteSection], have_roots: bool) -> Result<RouteTable, Invalid> {
+    let mut routes = Vec::with_capacity(sections.len());
+    for (i, r) in sections.iter().enumerate() {
+        let path = |key| KeyPath::key("route").index(i).push(key);
+        if r.domains.is_empty() {
+            return Err(Invalid::new(
+                path("domains"),
+                "at least one domain pattern is required",
+            ));
+        }
+        let domains = r
+            .domains
+            .iter()
+            .enumerate()
+            .map(|(j, d)| {
+                DomainPattern::parse(d).map_err(|e| Invalid::new(path("domains").index(j), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let given: Vec<&str> = [
+            r.smarthost.as_ref().map(|_| "smarthost"),
+            (r.hold == Some(true)).then_some("hold"),
+            r.reject.as_ref().map(|_| "reject"),
+            (r.mx == Some(true)).then_some("mx"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if r.port.is_some() && r.mx != Some(true) {
+            return Err(Invalid::new(
+                path("port"),
+                "port is only for mx = true routes (a smarthost names its own ports)",
+            ));
+        }
+        let action = match given[..] {
+            ["smarthost"] => {
+                let hosts = r.smarthost.as_deref().unwrap_or_default();
+                if hosts.is_empty() {
+                    return Err(Invalid::new(
+                        path("smarthost"),
+                        "at least one HOST:PORT is required",
+                    ));
+                }
+                let mut addrs = Vec::new();
+                for (j, h) in hosts.iter().enumerate() {
+                    let resolved =
+                        resolve(h).map_err(|e| Invalid::new(path("smarthost").index(j), e))?;
+                    // The name as written, for the certificate check of tls = "required".
+                    let name = h
+                        .rsplit_once(':')
+                        .map_or(h.as_str(), |(host, _)| host)
+                        .trim_start_matches('[')
+                        .trim_end_matches(']');
+                    addrs.extend(resolved.into_iter().map(|addr| Target {
+                        name: name.to_owned(),
+                        addr,
+                    }));
+                }
+                RouteAction::Smarthost(addrs)
+            }
+            ["hold"] => RouteAction::Hold,
+            ["mx"] => RouteAction::Mx {
+                port: match r.port {
+                    None => 25,
+                    Some(p) => u16::try_from(p)
+                        .ok()
+                        .filter(|&p| p > 0)
+                        .ok_or_else(|| Invalid::new(path("port"), "must be a port number, 1-65535"))?,
+                },
+            },
+            [_] => {
+                let text = r.reject.as_deref().unwrap_or_default();
+                RouteAction::Reject(parse_reply(text).map_err(|e| Invalid::new(path("reject"), e))?)
+            }
+            [] => {
+                return Err(Invalid::new(
+                    KeyPath::key("route").index(i),
+                    "a route needs one of mx = true, smarthost = [\"HOST:PORT\", ...], hold = true or reject = \"550 ...\"",
+                ))
+            }
+            [_, second, ..] => {
+                return Err(Invalid::new(
+                    path(second),
+                    "a route takes only one of mx, smarthost, hold and reject",
+                ))
+            }
+        };
+        let tls =
+            match r.tls {
+                None | Some(RouteTls::Opportunistic) => TlsMode::Opportunistic,
+                Some(RouteTls::Required) if !have_roots => return Err(Invalid::new(
+                    path("tls"),
+                    "tls = \"required\" needs trusted roots: set delivery.tls_roots to a PEM file",
+                )),
+                Some(RouteTls::Required) => TlsMode::Required,
+            };
+        if r.tls.is_some() && matches!(action, RouteAction::Hold | RouteAction::Reject(_)) {
+            return Err(Invalid::new(
+                path("tls"),
+                "tls is only for mx and smarthost routes",
+            ));
+        }
+        routes.push(Route {
+            domains,
+            action,
+            tls,
+        });
+    }
+    Ok(RouteTable::new(routes))
+}
+
 /// A count where zero would make the server refuse everything.
 fn count(n: u64, path: KeyPath) -> Result<usize, Invalid> {
     match usize::try_from(n) {
@@ -534,7 +764,17 @@ mod tests {
         Host {
             available_cores: cores,
             hostname: hostname.map(str::to_owned),
+            nameserver: None,
+            ca_bundle: None,
         }
+    }
+
+    #[test]
+    fn resolv_conf() {
+        let text =
+            "# comment\nsearch example\nnameserver bogus\nnameserver 192.0.2.53\nnameserver ::1\n";
+        assert_eq!(first_nameserver(text), Some(IpAddr::from([192, 0, 2, 53])));
+        assert_eq!(first_nameserver("search x\n"), None);
     }
 
     #[test]
