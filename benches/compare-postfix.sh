@@ -151,10 +151,15 @@ address = "127.0.0.1:$TERN_PORT"
 
 [relay]
 trusted_networks = ["127.0.0.0/8"]
+
+[limits]
+max_connections_per_ip = 1000
+
+# Everything to the sink, like Postfix's relayhost.
+[[route]]
+domains = ["*"]
+smarthost = ["127.0.0.1:$SINK_PORT"]
 EOF
-  # Delivery (and so its route/smarthost keys) is still being written: until tern relays,
-  # its end-to-end column stays 0 after the sink's 30 s cap, and only the accept side of
-  # the tern rows means anything. Add the [[route]] to the sink here once it exists.
   "$TERN" serve --config "$WORK/tern/tern.toml" >"$WORK/tern/out.log" 2>&1 &
   TERN_PID=$!; PIDS+=("$TERN_PID"); sleep 1
   if kill -0 "$TERN_PID" 2>/dev/null; then
