@@ -38,6 +38,13 @@ send options:
   --timeout D            per-reply timeout (default 30s)
   --json FILE            write the report as JSON
   --allow-errors         exit 0 even when messages failed
+  --starttls             demand STARTTLS on every session (a server that does not offer it
+                         fails the session); needs --ca or --insecure
+  --ca FILE              verify the server's certificate against the PEM certificates in
+                         FILE, for the target's IP address
+  --insecure             do not verify the server's certificate (the handshake still runs)
+  --auth USER:PASS       AUTH PLAIN after EHLO on every session; a refusal (535) fails the
+                         session's first message and is counted under replies auth
 
 sink options:
   --listen HOST:PORT     address to listen on (default 127.0.0.1:2526; port 0 picks one)
@@ -50,6 +57,12 @@ sink options:
   --exit-after N         stop after N messages (accepted or refused)
   --duration D           stop after this long
   --json FILE            write the final report as JSON
+  --tls-cert FILE        offer STARTTLS with this PEM certificate chain ...
+  --tls-key FILE         ... and this PEM private key (both or neither)
+  --tls-self-signed      offer STARTTLS with a certificate made at start for the listen
+                         address and localhost
+  --auth USER:PASS       offer AUTH PLAIN and LOGIN (with or without TLS) and accept only
+                         these credentials; clients that do not authenticate still may send
 ";
 
 /// What to run.
@@ -98,6 +111,68 @@ pub struct SendOptions {
     pub json: Option<PathBuf>,
     /// Exit 0 even when messages failed.
     pub allow_errors: bool,
+    /// `--starttls`: how to check the server's certificate; `None` = no STARTTLS.
+    pub tls: Option<TlsTrust>,
+    /// `--auth`: credentials for AUTH PLAIN.
+    pub auth: Option<Credentials>,
+}
+
+/// How `send --starttls` checks the server's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsTrust {
+    /// `--ca FILE`: chain to these PEM certificates and match the target's IP.
+    Ca(PathBuf),
+    /// `--insecure`: accept any certificate.
+    Insecure,
+}
+
+/// Where the sink's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkTls {
+    /// `--tls-cert FILE --tls-key FILE`.
+    Files {
+        /// PEM certificate chain.
+        cert: PathBuf,
+        /// PEM private key.
+        key: PathBuf,
+    },
+    /// `--tls-self-signed`.
+    SelfSigned,
+}
+
+/// `--auth USER:PASS`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    // Options are printed in test failures; a password is not.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// Parses `USER:PASS` (split at the first colon; the password may hold colons).
+    pub fn parse(v: &str) -> Result<Credentials, ValueError> {
+        match v.split_once(':') {
+            Some((user, password)) if !user.is_empty() && !v.contains(['\0', '\r', '\n']) => {
+                Ok(Credentials {
+                    user: user.to_owned(),
+                    password: password.to_owned(),
+                })
+            }
+            _ => Err(ValueError(
+                "expected USER:PASS with a non-empty user and no NUL or line breaks".into(),
+            )),
+        }
+    }
 }
 
 /// Options of `sink`.
@@ -121,6 +196,10 @@ pub struct SinkOptions {
     pub duration: Option<Duration>,
     /// JSON report path.
     pub json: Option<PathBuf>,
+    /// Offer STARTTLS with this certificate.
+    pub tls: Option<SinkTls>,
+    /// Offer AUTH and accept only these credentials.
+    pub auth: Option<Credentials>,
 }
 
 fn default_threads() -> usize {
@@ -202,7 +281,10 @@ fn parse_send(args: &[String]) -> Result<SendOptions, ValueError> {
         timeout: Duration::from_secs(30),
         json: None,
         allow_errors: false,
+        tls: None,
+        auth: None,
     };
+    let (mut starttls, mut ca, mut insecure) = (false, None, false);
     let mut a = Args { it: args.iter() };
     while let Some(flag) = a.it.next() {
         let name = flag.as_str();
@@ -223,6 +305,10 @@ fn parse_send(args: &[String]) -> Result<SendOptions, ValueError> {
             "--timeout" => o.timeout = with_name(name, parse_duration(a.value(name)?))?,
             "--json" => o.json = Some(PathBuf::from(a.value(name)?)),
             "--allow-errors" => o.allow_errors = true,
+            "--starttls" => starttls = true,
+            "--ca" => ca = Some(PathBuf::from(a.value(name)?)),
+            "--insecure" => insecure = true,
+            "--auth" => o.auth = Some(with_name(name, Credentials::parse(a.value(name)?))?),
             _ => return Err(ValueError(format!("send: unknown option {name:?}"))),
         }
     }
@@ -231,6 +317,21 @@ fn parse_send(args: &[String]) -> Result<SendOptions, ValueError> {
             "send: give --messages M or --duration D (a load test must stop by itself)".into(),
         ));
     }
+    // A trust option without --starttls would be accepted and ignored: refuse it instead.
+    o.tls = match (starttls, ca, insecure) {
+        (false, None, false) => None,
+        (false, _, _) => return Err(ValueError("--ca and --insecure need --starttls".into())),
+        (true, Some(_), true) => {
+            return Err(ValueError("give --ca FILE or --insecure, not both".into()))
+        }
+        (true, Some(path), false) => Some(TlsTrust::Ca(path)),
+        (true, None, true) => Some(TlsTrust::Insecure),
+        (true, None, false) => {
+            return Err(ValueError(
+                "--starttls needs --ca FILE or --insecure".into(),
+            ))
+        }
+    };
     if o.rcpts > 1000 {
         return Err(ValueError("--rcpts: at most 1000".into()));
     }
@@ -250,7 +351,10 @@ fn parse_sink(args: &[String]) -> Result<SinkOptions, ValueError> {
         exit_after: None,
         duration: None,
         json: None,
+        tls: None,
+        auth: None,
     };
+    let (mut cert, mut key, mut self_signed) = (None, None, false);
     let mut a = Args { it: args.iter() };
     while let Some(flag) = a.it.next() {
         let name = flag.as_str();
@@ -266,9 +370,24 @@ fn parse_sink(args: &[String]) -> Result<SinkOptions, ValueError> {
             "--exit-after" => o.exit_after = Some(count(name, a.value(name)?, 1)?),
             "--duration" => o.duration = Some(with_name(name, parse_duration(a.value(name)?))?),
             "--json" => o.json = Some(PathBuf::from(a.value(name)?)),
+            "--tls-cert" => cert = Some(PathBuf::from(a.value(name)?)),
+            "--tls-key" => key = Some(PathBuf::from(a.value(name)?)),
+            "--tls-self-signed" => self_signed = true,
+            "--auth" => o.auth = Some(with_name(name, Credentials::parse(a.value(name)?))?),
             _ => return Err(ValueError(format!("sink: unknown option {name:?}"))),
         }
     }
+    o.tls = match (cert, key, self_signed) {
+        (None, None, false) => None,
+        (None, None, true) => Some(SinkTls::SelfSigned),
+        (Some(cert), Some(key), false) => Some(SinkTls::Files { cert, key }),
+        (_, _, true) => {
+            return Err(ValueError(
+                "give --tls-cert/--tls-key or --tls-self-signed, not both".into(),
+            ))
+        }
+        _ => return Err(ValueError("--tls-cert and --tls-key go together".into())),
+    };
     Ok(o)
 }
 
@@ -309,6 +428,50 @@ mod tests {
         assert_eq!(o.to.render(13, 1), "b1@d3.example");
         assert_eq!(o.json, Some(PathBuf::from("/tmp/r.json")));
         assert_eq!(o.timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn tls_and_auth_flags() {
+        let Command::Send(o) = parse(&argv(
+            "send --messages 1 --starttls --ca /tmp/ca.pem --auth bob:s3:cr:et",
+        ))
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.tls, Some(TlsTrust::Ca(PathBuf::from("/tmp/ca.pem"))));
+        let auth = o.auth.unwrap();
+        assert_eq!(
+            (auth.user.as_str(), auth.password.as_str()),
+            ("bob", "s3:cr:et")
+        );
+        assert!(!format!("{auth:?}").contains("s3"));
+        let Command::Send(o) = parse(&argv("send --messages 1 --insecure --starttls")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((o.tls, o.auth), (Some(TlsTrust::Insecure), None));
+        let Command::Send(o) = parse(&argv("send --messages 1")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.tls, None);
+
+        let Command::Sink(o) =
+            parse(&argv("sink --tls-key k.pem --tls-cert c.pem --auth u:")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            o.tls,
+            Some(SinkTls::Files {
+                cert: PathBuf::from("c.pem"),
+                key: PathBuf::from("k.pem")
+            })
+        );
+        assert_eq!(o.auth.map(|c| c.password), Some(String::new()));
+        let Command::Sink(o) = parse(&argv("sink --tls-self-signed")).unwrap() else {
+            panic!()
+        };
+        assert_eq!((o.tls, o.auth), (Some(SinkTls::SelfSigned), None));
     }
 
     #[test]
@@ -370,9 +533,38 @@ mod tests {
             ("send --messages 1 --to nobody", "--to: bad pattern"),
             (
                 "send --messages 1 --starttls",
-                "unknown option \"--starttls\"",
+                "--starttls needs --ca FILE or --insecure",
             ),
-            ("send --messages 1 --auth u:p", "unknown option \"--auth\""),
+            (
+                "send --messages 1 --insecure",
+                "--ca and --insecure need --starttls",
+            ),
+            (
+                "send --messages 1 --ca x.pem",
+                "--ca and --insecure need --starttls",
+            ),
+            (
+                "send --messages 1 --starttls --ca x.pem --insecure",
+                "not both",
+            ),
+            (
+                "send --messages 1 --auth nopass",
+                "--auth: expected USER:PASS",
+            ),
+            ("send --messages 1 --auth :p", "--auth: expected USER:PASS"),
+            (
+                "sink --tls-cert c.pem",
+                "--tls-cert and --tls-key go together",
+            ),
+            (
+                "sink --tls-key k.pem",
+                "--tls-cert and --tls-key go together",
+            ),
+            (
+                "sink --tls-self-signed --tls-cert c.pem --tls-key k.pem",
+                "not both",
+            ),
+            ("sink --auth", "--auth needs a value"),
             ("send --messages 1 --rcpts 1001", "--rcpts: at most 1000"),
             ("sink --reply 250", "--reply: bad reply code"),
             ("sink --reply-rcpt nope", "--reply-rcpt: bad recipient rule"),

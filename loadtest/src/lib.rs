@@ -10,6 +10,8 @@
 //! - [`message`]: generated headers (with `X-Tern-Loadtest-Sent`) over a filler body.
 //! - [`send`] and [`sink`]: the two executors' drivers; [`stats`]: histograms, counters
 //!   and the table/JSON reports; [`progress`]: the live line on a terminal.
+//! - [`tls`]: STARTTLS for both (`send --starttls`, `sink --tls-*`); `send --auth` and
+//!   `sink --auth` add AUTH PLAIN (and LOGIN on the sink).
 //!
 //! The library exists so the tests can use the same message generator as the binary.
 
@@ -21,4 +23,5 @@ pub mod progress;
 pub mod send;
 pub mod sink;
 pub mod stats;
+pub mod tls;
 pub mod values;

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -46,7 +46,9 @@ fn run_send(opts: SendOptions) -> ExitCode {
         p99: (0..threads).map(|_| AtomicU64::new(0)).collect(),
         finished: AtomicUsize::new(0),
         abort: AtomicBool::new(false),
+        first_error: Mutex::new(None),
     });
+    let first_error = Arc::clone(&shared);
     let (stats, elapsed) = match send::run(shared) {
         Ok(r) => r,
         Err(e) => {
@@ -56,6 +58,9 @@ fn run_send(opts: SendOptions) -> ExitCode {
     };
     let report = SendReport::new(&stats, elapsed);
     print!("{}", report.table());
+    if let Some(e) = shared_error(&first_error) {
+        eprintln!("tern-loadtest send: {e}");
+    }
     if let Some(path) = json {
         if let Err(e) = write_json(&path, &report) {
             eprintln!("tern-loadtest send: {e}");
@@ -70,6 +75,10 @@ fn run_send(opts: SendOptions) -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+fn shared_error(shared: &send::Shared) -> Option<String> {
+    shared.first_error.lock().ok().and_then(|mut e| e.take())
 }
 
 fn run_sink(opts: SinkOptions) -> ExitCode {

@@ -17,26 +17,40 @@
 //! see: a command is answered when the session writes the next one (lock-step) or asks for
 //! the body. Without PIPELINING every verb gets its own sample; with it, MAIL, RCPT and DATA
 //! leave in one write and the batch's time is recorded under DATA (or RCPT before BDAT).
+//!
+//! # STARTTLS and AUTH
+//!
+//! `--starttls` makes the session's TLS policy `Required`: a server that does not offer
+//! STARTTLS, or a handshake that fails (an untrusted certificate under `--ca`), fails the
+//! session, spends its ticket as a failed message and is reported once on stderr. `--auth`
+//! runs AUTH PLAIN here, once the session is `Ready` (the client session has no AUTH of its
+//! own): the driver writes the command and reads one reply with a [`ReplyParser`] before the
+//! first MAIL. Anything but 235 is counted under `auth` codes and fails the session the same
+//! way, after a polite QUIT.
 
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use base64::Engine;
+use futures_rustls::TlsConnector;
 use glommio::net::TcpStream;
 use glommio::timer::{sleep, timeout};
 use glommio::{LocalExecutorBuilder, Placement};
+use rustls::ClientConfig;
 use tern_proto::client::{
-    local, BodyFormat, ClientEvent, ClientOptions, ClientSession, TlsPolicy, TransactionResult,
+    local, BodyFormat, ClientEvent, ClientOptions, ClientSession, ReplyParser, TlsPolicy,
+    TransactionResult,
 };
 use tern_proto::Reply;
 
-use crate::args::SendOptions;
+use crate::args::{Credentials, SendOptions};
 use crate::message::{Body, Generator};
 use crate::stats::{SendStats, H};
+use crate::tls::{self, Stream};
 
 /// Locked memory glommio registers per executor; `ulimit -l` is often 8 MiB in all.
 pub const IO_MEMORY: usize = 512 << 10;
@@ -66,6 +80,19 @@ pub struct Shared {
     pub finished: AtomicUsize,
     /// Set when a thread could not start, so the others stop early.
     pub abort: AtomicBool,
+    /// The first session-level error (TLS handshake, AUTH refusal), for stderr: a run whose
+    /// every session fails the same way should say why once, not once per session.
+    pub first_error: Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn note_error(&self, e: impl FnOnce() -> String) {
+        if let Ok(mut first) = self.first_error.lock() {
+            if first.is_none() {
+                *first = Some(e());
+            }
+        }
+    }
 }
 
 /// One thread's share of the work and its state, owned by that executor.
@@ -82,6 +109,8 @@ struct Thread {
     generator: RefCell<Generator>,
     bodies: Vec<Body>,
     last_publish: Cell<Instant>,
+    /// `--starttls`: the handshake's configuration.
+    tls: Option<Arc<ClientConfig>>,
 }
 
 /// A message to send: its number and the time it is due.
@@ -135,11 +164,13 @@ enum ConnEnd {
     Io,
     /// The session closed (server 421, Failed, protocol error).
     Closed,
+    /// AUTH was refused; the session is still open and idle.
+    AuthRefused,
 }
 
 /// One open connection and its session.
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     session: ClientSession,
     buf: Vec<u8>,
     /// The body as handed to the session, reused between messages.
@@ -184,14 +215,17 @@ fn unix_micros() -> u64 {
 pub fn run(shared: Arc<Shared>) -> Result<(SendStats, Duration), String> {
     let opts = &shared.opts;
     let threads = opts.threads;
+    // Built once, before any thread starts: a bad --ca file is a start-up error (exit 3).
+    let tls = opts.tls.as_ref().map(tls::client_config).transpose()?;
     let mut handles = Vec::with_capacity(threads);
     for index in 0..threads {
         let sh = Arc::clone(&shared);
+        let tls = tls.clone();
         let h = LocalExecutorBuilder::new(Placement::Unbound)
             .name(&format!("loadtest-send-{index}"))
             .io_memory(IO_MEMORY)
             .spawn(move || async move {
-                let stats = thread_main(Arc::clone(&sh), index).await;
+                let stats = thread_main(Arc::clone(&sh), index, tls).await;
                 sh.finished.fetch_add(1, Ordering::Relaxed);
                 stats
             })
@@ -223,7 +257,11 @@ fn share(total: u64, parts: usize, index: usize) -> u64 {
     total / parts + u64::from((index as u64) < total % parts)
 }
 
-async fn thread_main(shared: Arc<Shared>, index: usize) -> SendStats {
+async fn thread_main(
+    shared: Arc<Shared>,
+    index: usize,
+    tls: Option<Arc<ClientConfig>>,
+) -> SendStats {
     let opts = &shared.opts;
     let threads = opts.threads;
     let quota = opts.messages.map_or(u64::MAX, |m| share(m, threads, index));
@@ -248,6 +286,7 @@ async fn thread_main(shared: Arc<Shared>, index: usize) -> SendStats {
             .collect(),
         last_publish: Cell::new(Instant::now()),
         shared: Arc::clone(&shared),
+        tls,
     });
     let conns = share(opts.connections as u64, threads, index);
     let tasks: Vec<_> = (0..conns)
@@ -299,19 +338,23 @@ async fn connection_loop(t: Rc<Thread>) {
         }
         let session = ClientSession::new(ClientOptions {
             hello_name: "loadtest.tern.invalid".into(),
-            tls: TlsPolicy::Disabled,
+            tls: if t.tls.is_some() {
+                TlsPolicy::Required
+            } else {
+                TlsPolicy::Disabled
+            },
             pipelining: opts.pipelining,
             chunking: opts.chunking,
             refuse_8bit_without_8bitmime: false,
         });
         let mut conn = Conn {
-            stream,
+            stream: Stream::Plain(stream),
             session,
             buf: vec![0; READ_BUF],
             out: Vec::new(),
         };
         session_loop(&t, &mut conn, ticket).await;
-        let _ = conn.stream.close().await;
+        conn.stream.close().await;
     }
 }
 
@@ -326,12 +369,20 @@ async fn wait_until(due: Instant) {
 /// quits.
 async fn session_loop(t: &Thread, conn: &mut Conn, first: Ticket) {
     let opts = &t.shared.opts;
-    if let Err(end) = hello(t, conn).await {
-        let mut s = t.stats.borrow_mut();
-        s.connection_errors += 1;
-        drop(s);
-        if matches!(end, ConnEnd::Io) {
-            conn.abort();
+    let mut ready = hello(t, conn).await;
+    if ready.is_ok() {
+        if let Some(creds) = &opts.auth {
+            ready = auth(t, conn, creds).await;
+        }
+    }
+    if let Err(end) = ready {
+        match end {
+            ConnEnd::Io => {
+                t.stats.borrow_mut().connection_errors += 1;
+                conn.abort();
+            }
+            ConnEnd::Closed => t.stats.borrow_mut().connection_errors += 1,
+            ConnEnd::AuthRefused => quit(t, conn).await,
         }
         // The first ticket is spent as a failure: a server that refuses every session
         // must still end the run.
@@ -376,8 +427,22 @@ async fn hello(t: &Thread, conn: &mut Conn) -> Result<(), ConnEnd> {
                     }
                     return Ok(());
                 }
+                ClientEvent::StartTls => {
+                    let began = Instant::now();
+                    starttls(t, conn).await?;
+                    let mut s = t.stats.borrow_mut();
+                    s.record(H::StartTls, began.elapsed());
+                    s.tls_sessions += 1;
+                    // The EHLO histogram then times the EHLO over TLS, queued just now.
+                    ehlo_sent = Some(Instant::now());
+                }
                 ClientEvent::Failed(r) | ClientEvent::Closed(r) => {
                     count(&mut t.stats.borrow_mut().session_codes, &r);
+                    if r == local::TLS_NOT_AVAILABLE || r.code == 454 {
+                        t.shared.note_error(|| {
+                            format!("--starttls: {} refused STARTTLS: {r}", t.shared.opts.target)
+                        });
+                    }
                     let _ = conn.flush().await;
                     return Err(ConnEnd::Closed);
                 }
@@ -388,6 +453,64 @@ async fn hello(t: &Thread, conn: &mut Conn) -> Result<(), ConnEnd> {
             return Err(ConnEnd::Io);
         }
     }
+}
+
+/// Runs the TLS handshake the session asked for and tells the session.
+async fn starttls(t: &Thread, conn: &mut Conn) -> Result<(), ConnEnd> {
+    let (Some(config), Some(tcp)) = (&t.tls, conn.stream.take_plain()) else {
+        return Err(ConnEnd::Io);
+    };
+    let target = t.shared.opts.target;
+    let connector = TlsConnector::from(Arc::clone(config));
+    match connector.connect(tls::target_name(target.ip()), tcp).await {
+        Ok(s) => conn.stream = Stream::Client(Box::new(s)),
+        Err(e) => {
+            t.shared
+                .note_error(|| format!("TLS handshake with {target} failed: {e}"));
+            return Err(ConnEnd::Io);
+        }
+    }
+    conn.session.tls_established().map_err(|_| ConnEnd::Io)
+}
+
+/// AUTH PLAIN (RFC 4954, RFC 4616) with an initial response, outside the session: it is
+/// idle, so nothing of its own is in flight, and the one reply read here is never seen
+/// by it.
+async fn auth(t: &Thread, conn: &mut Conn, creds: &Credentials) -> Result<(), ConnEnd> {
+    let token = base64::engine::general_purpose::STANDARD
+        .encode(format!("\0{}\0{}", creds.user, creds.password));
+    let line = format!("AUTH PLAIN {token}\r\n");
+    let began = Instant::now();
+    if conn.stream.write_all(line.as_bytes()).await.is_err() {
+        return Err(ConnEnd::Io);
+    }
+    let mut parser = ReplyParser::new();
+    let reply = loop {
+        match parser.next_reply() {
+            Some(Ok(r)) => break r,
+            Some(Err(_)) => return Err(ConnEnd::Io),
+            None => {}
+        }
+        match conn.stream.read(&mut conn.buf[..]).await {
+            Ok(0) | Err(_) => return Err(ConnEnd::Io),
+            Ok(n) => parser.feed(&conn.buf[..n]),
+        }
+    };
+    {
+        let mut s = t.stats.borrow_mut();
+        s.record(H::Auth, began.elapsed());
+        count(&mut s.auth_codes, &reply);
+    }
+    if reply.code == 235 {
+        return Ok(());
+    }
+    t.shared.note_error(|| {
+        format!(
+            "--auth: {} refused AUTH PLAIN for {:?}: {reply}",
+            t.shared.opts.target, creds.user
+        )
+    });
+    Err(ConnEnd::AuthRefused)
 }
 
 fn count(codes: &mut crate::stats::Codes, r: &Reply) {

@@ -1,7 +1,14 @@
 //! `tern-loadtest sink`: a fast SMTP server that stores nothing. One glommio executor per
 //! thread, all listening on the same address (SO_REUSEPORT), each connection driving a
 //! [`tern_proto::server::Session`] with the session's default extensions (PIPELINING,
-//! CHUNKING, DSN, 8BITMIME, SMTPUTF8; no STARTTLS, no AUTH).
+//! CHUNKING, DSN, 8BITMIME, SMTPUTF8).
+//!
+//! STARTTLS is offered with `--tls-cert/--tls-key` or `--tls-self-signed` (a certificate
+//! made at start for the listen address and `localhost`); the report counts the sessions
+//! that completed the handshake. `--auth USER:PASS` offers AUTH PLAIN and LOGIN, over TLS
+//! or not (a load test on loopback has no eavesdropper, and plaintext AUTH lets AUTH be
+//! measured alone), and accepts only those credentials; others get 535. Authenticating is
+//! never required: a client that does not try still sends mail.
 //!
 //! At end of data the sink answers the message itself. Refusal rules are applied there, in
 //! this order: `--reply-rcpt` (the first rule whose glob matches ANY recipient of the
@@ -17,17 +24,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_rustls::TlsAcceptor;
 use glommio::net::{TcpListener, TcpStream};
 use glommio::timer::sleep;
 use glommio::{LocalExecutorBuilder, Placement};
-use tern_proto::server::{Action, ClientInfo, Message, Session, SessionConfig};
+use tern_proto::server::{Action, AuthRequest, ClientInfo, Message, Session, SessionConfig};
 use tern_proto::{Enhanced, Reply};
 
 use crate::args::SinkOptions;
 use crate::message::sent_micros;
 use crate::send::IO_MEMORY;
 use crate::stats::SinkStats;
+use crate::tls::{self, Stream};
 use crate::values::splitmix64;
 
 /// Idle time after which the sink drops a connection: it must never hang a test.
@@ -63,6 +71,8 @@ struct Local {
     shared: Arc<Shared>,
     index: usize,
     config: Rc<SessionConfig>,
+    /// Present when STARTTLS is offered.
+    tls: Option<TlsAcceptor>,
     stats: RefCell<SinkStats>,
     seq: std::cell::Cell<u64>,
 }
@@ -82,6 +92,14 @@ pub fn run(
         stop: AtomicBool::new(false),
         finished: AtomicUsize::new(0),
     });
+    // Before binding: a bad certificate is a start-up error (exit 3), not a per-session one.
+    let tls = shared
+        .opts
+        .tls
+        .as_ref()
+        .map(|t| tls::server_config(t, shared.opts.listen.ip()))
+        .transpose()?
+        .map(TlsAcceptor::from);
     if let Some(dir) = &shared.opts.save {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("--save: cannot create {}: {e}", dir.display()))?;
@@ -92,11 +110,12 @@ pub fn run(
         // Thread 0 binds first so that port 0 resolves to one port all threads share.
         let (tx, rx) = mpsc::channel::<Result<SocketAddr, String>>();
         let sh = Arc::clone(&shared);
+        let tls = tls.clone();
         let h = LocalExecutorBuilder::new(Placement::Unbound)
             .name(&format!("loadtest-sink-{index}"))
             .io_memory(IO_MEMORY)
             .spawn(move || async move {
-                let stats = thread_main(Arc::clone(&sh), index, addr, tx).await;
+                let stats = thread_main(Arc::clone(&sh), index, addr, tls, tx).await;
                 sh.finished.fetch_add(1, Ordering::Relaxed);
                 stats
             })
@@ -134,6 +153,7 @@ async fn thread_main(
     shared: Arc<Shared>,
     index: usize,
     addr: SocketAddr,
+    tls: Option<TlsAcceptor>,
     ready: mpsc::Sender<Result<SocketAddr, String>>,
 ) -> SinkStats {
     let listener = match TcpListener::bind(addr) {
@@ -145,10 +165,17 @@ async fn thread_main(
     };
     let bound = listener.local_addr().unwrap_or(addr);
     let _ = ready.send(Ok(bound));
+    let mut config = SessionConfig::new("sink.tern-loadtest.invalid");
+    config.features.starttls = tls.is_some();
+    if shared.opts.auth.is_some() {
+        config.features.auth = vec!["PLAIN", "LOGIN"];
+        config.features.auth_requires_tls = false;
+    }
     let local = Rc::new(Local {
         shared: Arc::clone(&shared),
         index,
-        config: Rc::new(SessionConfig::new("sink.tern-loadtest.invalid")),
+        config: Rc::new(config),
+        tls,
         stats: RefCell::new(SinkStats::default()),
         seq: std::cell::Cell::new(0),
     });
@@ -180,9 +207,10 @@ async fn thread_main(
     local.stats.take()
 }
 
-async fn connection(local: Rc<Local>, mut stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(IDLE));
+async fn connection(local: Rc<Local>, tcp: TcpStream) {
+    let _ = tcp.set_nodelay(true);
+    let _ = tcp.set_read_timeout(Some(IDLE));
+    let mut stream = Stream::Plain(tcp);
     let client = ClientInfo {
         relay_allowed: true,
         tls: false,
@@ -213,11 +241,27 @@ async fn connection(local: Rc<Local>, mut stream: TcpStream) {
                 }
                 Action::Close => {
                     let _ = flush(&mut stream, &mut session).await;
+                    stream.close().await;
                     return;
                 }
-                // Not offered (no STARTTLS, AUTH or ETRN in the sink's features); a client
-                // that tries anyway gets closed.
-                Action::StartTls | Action::Authenticate(_) | Action::Etrn(_) => {
+                Action::StartTls => {
+                    // The session consumed (and dropped) everything after STARTTLS: bytes
+                    // sent before the handshake must not count as sent over it.
+                    start = end;
+                    if flush(&mut stream, &mut session).await.is_err()
+                        || !handshake(&local, &mut stream).await
+                    {
+                        return;
+                    }
+                    session.tls_started();
+                }
+                Action::Authenticate(req) => {
+                    let user = check(&local, &req);
+                    session.auth_result(user);
+                }
+                // Not offered (no ETRN in the sink's features); a client that tries anyway
+                // gets closed.
+                Action::Etrn(_) => {
                     let _ = flush(&mut stream, &mut session).await;
                     return;
                 }
@@ -242,7 +286,43 @@ async fn connection(local: Rc<Local>, mut stream: TcpStream) {
     }
 }
 
-async fn flush(stream: &mut TcpStream, session: &mut Session) -> io::Result<()> {
+/// Runs the server side of the handshake; false (and counted) when it failed.
+async fn handshake(local: &Local, stream: &mut Stream) -> bool {
+    let (Some(acceptor), Some(tcp)) = (&local.tls, stream.take_plain()) else {
+        return false;
+    };
+    match acceptor.accept(tcp).await {
+        Ok(s) => {
+            *stream = Stream::Server(Box::new(s));
+            local.stats.borrow_mut().tls_sessions += 1;
+            true
+        }
+        Err(_) => {
+            local.stats.borrow_mut().tls_failures += 1;
+            false
+        }
+    }
+}
+
+/// The user when `req` carries the `--auth` credentials.
+fn check<'a>(local: &Local, req: &'a AuthRequest) -> Option<&'a str> {
+    let ok = local
+        .shared
+        .opts
+        .auth
+        .as_ref()
+        .is_some_and(|c| c.user == req.user && c.password == req.password);
+    let mut s = local.stats.borrow_mut();
+    if ok {
+        s.auth_ok += 1;
+        Some(req.user.as_str())
+    } else {
+        s.auth_failed += 1;
+        None
+    }
+}
+
+async fn flush(stream: &mut Stream, session: &mut Session) -> io::Result<()> {
     let n = session.output().len();
     if n > 0 {
         stream.write_all(session.output()).await?;

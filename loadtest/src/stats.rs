@@ -97,10 +97,15 @@ fn merge_codes(into: &mut Codes, from: &Codes) {
 }
 
 /// The histograms of the sender, in report order: (name, what it measures).
-pub const SEND_HISTOGRAMS: [(&str, &str); 8] = [
+pub const SEND_HISTOGRAMS: [(&str, &str); 10] = [
     ("connect", "TCP connect"),
     ("greeting", "connect to 220"),
-    ("ehlo", "EHLO to its reply"),
+    ("starttls", "TLS handshake after STARTTLS's 220"),
+    (
+        "ehlo",
+        "EHLO to its reply (after STARTTLS: the second EHLO)",
+    ),
+    ("auth", "AUTH PLAIN to its reply"),
     ("mail", "MAIL to its reply (lock-step only)"),
     ("rcpt", "RCPT to its reply; pipelined: the batch"),
     ("data", "DATA to 354; pipelined: the batch"),
@@ -112,7 +117,7 @@ pub const SEND_HISTOGRAMS: [(&str, &str); 8] = [
 #[derive(Debug, Clone, Default)]
 pub struct SendStats {
     /// Histograms, indexed like [`SEND_HISTOGRAMS`].
-    pub latency: [Latency; 8],
+    pub latency: [Latency; 10],
     /// Messages whose every recipient got a 2xx final outcome.
     pub ok: u64,
     /// Messages with at least one recipient not delivered (or never sent: connection failed).
@@ -123,6 +128,8 @@ pub struct SendStats {
     pub bytes_ok: u64,
     /// Sessions opened.
     pub sessions: u64,
+    /// Sessions that completed a TLS handshake.
+    pub tls_sessions: u64,
     /// Connects refused or timed out, I/O errors, reply timeouts, protocol errors.
     pub connection_errors: u64,
     /// Reply codes to MAIL.
@@ -133,6 +140,8 @@ pub struct SendStats {
     pub data_codes: Codes,
     /// Replies that ended a session or refused it (greeting/EHLO failures, 421, 221).
     pub session_codes: Codes,
+    /// Replies to AUTH.
+    pub auth_codes: Codes,
 }
 
 /// Index of a histogram in [`SendStats::latency`].
@@ -142,8 +151,12 @@ pub enum H {
     Connect = 0,
     /// Greeting.
     Greeting,
+    /// TLS handshake.
+    StartTls,
     /// EHLO.
     Ehlo,
+    /// AUTH.
+    Auth,
     /// MAIL.
     Mail,
     /// RCPT.
@@ -172,11 +185,13 @@ impl SendStats {
         self.rcpts_ok += o.rcpts_ok;
         self.bytes_ok += o.bytes_ok;
         self.sessions += o.sessions;
+        self.tls_sessions += o.tls_sessions;
         self.connection_errors += o.connection_errors;
         merge_codes(&mut self.mail_codes, &o.mail_codes);
         merge_codes(&mut self.rcpt_codes, &o.rcpt_codes);
         merge_codes(&mut self.data_codes, &o.data_codes);
         merge_codes(&mut self.session_codes, &o.session_codes);
+        merge_codes(&mut self.auth_codes, &o.auth_codes);
     }
 }
 
@@ -203,11 +218,13 @@ pub struct SendReport {
     pub bytes_per_s: f64,
     /// Sessions opened.
     pub sessions: u64,
+    /// Sessions that completed a TLS handshake.
+    pub tls_sessions: u64,
     /// Connection-level errors.
     pub connection_errors: u64,
     /// Latency summaries in microseconds, by histogram name.
     pub latency_us: BTreeMap<&'static str, Summary>,
-    /// Reply codes per stage: mail, rcpt, data, session.
+    /// Reply codes per stage: mail, rcpt, data, session, auth.
     pub reply_codes: BTreeMap<&'static str, Codes>,
 }
 
@@ -224,6 +241,7 @@ impl SendReport {
         reply_codes.insert("rcpt", s.rcpt_codes.clone());
         reply_codes.insert("data", s.data_codes.clone());
         reply_codes.insert("session", s.session_codes.clone());
+        reply_codes.insert("auth", s.auth_codes.clone());
         SendReport {
             kind: "send",
             elapsed_s: elapsed.as_secs_f64(),
@@ -235,6 +253,7 @@ impl SendReport {
             msgs_per_s: s.ok as f64 / secs,
             bytes_per_s: s.bytes_ok as f64 / secs,
             sessions: s.sessions,
+            tls_sessions: s.tls_sessions,
             connection_errors: s.connection_errors,
             latency_us,
             reply_codes,
@@ -246,7 +265,7 @@ impl SendReport {
         let mut t = String::new();
         let _ = writeln!(
             t,
-            "sent {} messages in {:.2}s: {} ok, {} failed; {:.0} msgs/s, {:.2} MB/s; {} sessions, {} connection errors",
+            "sent {} messages in {:.2}s: {} ok, {} failed; {:.0} msgs/s, {:.2} MB/s; {} sessions ({} TLS), {} connection errors",
             self.messages,
             self.elapsed_s,
             self.ok,
@@ -254,6 +273,7 @@ impl SendReport {
             self.msgs_per_s,
             self.bytes_per_s / 1e6,
             self.sessions,
+            self.tls_sessions,
             self.connection_errors
         );
         latency_table(
@@ -313,6 +333,14 @@ pub struct SinkStats {
     pub bytes: u64,
     /// Sessions accepted.
     pub sessions: u64,
+    /// Sessions that completed a TLS handshake.
+    pub tls_sessions: u64,
+    /// STARTTLS handshakes that failed.
+    pub tls_failures: u64,
+    /// AUTH exchanges with the right credentials.
+    pub auth_ok: u64,
+    /// AUTH exchanges with wrong credentials (answered 535).
+    pub auth_failed: u64,
     /// End-of-data reply codes.
     pub codes: Codes,
     /// Receive time minus `X-Tern-Loadtest-Sent`.
@@ -330,6 +358,10 @@ impl SinkStats {
         self.bytes_accepted += o.bytes_accepted;
         self.bytes += o.bytes;
         self.sessions += o.sessions;
+        self.tls_sessions += o.tls_sessions;
+        self.tls_failures += o.tls_failures;
+        self.auth_ok += o.auth_ok;
+        self.auth_failed += o.auth_failed;
         merge_codes(&mut self.codes, &o.codes);
         self.end_to_end.merge(&o.end_to_end);
         self.no_sent_header += o.no_sent_header;
@@ -357,6 +389,14 @@ pub struct SinkReport {
     pub bytes: u64,
     /// Sessions.
     pub sessions: u64,
+    /// Sessions that completed a TLS handshake.
+    pub tls_sessions: u64,
+    /// STARTTLS handshakes that failed.
+    pub tls_failures: u64,
+    /// Successful AUTH exchanges.
+    pub auth_ok: u64,
+    /// AUTH exchanges refused with 535.
+    pub auth_failed: u64,
     /// Messages received per second of the run.
     pub msgs_per_s: f64,
     /// End-to-end latency (sink receive time minus the sent header), microseconds.
@@ -380,6 +420,10 @@ impl SinkReport {
             bytes_accepted: s.bytes_accepted,
             bytes: s.bytes,
             sessions: s.sessions,
+            tls_sessions: s.tls_sessions,
+            tls_failures: s.tls_failures,
+            auth_ok: s.auth_ok,
+            auth_failed: s.auth_failed,
             msgs_per_s: s.messages as f64 / elapsed.as_secs_f64().max(1e-9),
             end_to_end_us: s.end_to_end.summary(),
             no_sent_header: s.no_sent_header,
@@ -402,6 +446,13 @@ impl SinkReport {
             self.msgs_per_s,
             self.sessions
         );
+        if self.tls_sessions + self.tls_failures + self.auth_ok + self.auth_failed > 0 {
+            let _ = writeln!(
+                t,
+                "tls sessions {}, tls failures {}; auth ok {}, auth failed {}",
+                self.tls_sessions, self.tls_failures, self.auth_ok, self.auth_failed
+            );
+        }
         latency_table(
             &mut t,
             std::iter::once((
