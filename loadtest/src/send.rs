@@ -440,7 +440,10 @@ async fn hello(t: &Thread, conn: &mut Conn) -> Result<(), ConnEnd> {
                     count(&mut t.stats.borrow_mut().session_codes, &r);
                     if r == local::TLS_NOT_AVAILABLE || r.code == 454 {
                         t.shared.note_error(|| {
-                            format!("--starttls: {} refused STARTTLS: {r}", t.shared.opts.target)
+                            format!(
+                                "--starttls: {} did not offer or refused STARTTLS: {r}",
+                                t.shared.opts.target
+                            )
                         });
                     }
                     let _ = conn.flush().await;

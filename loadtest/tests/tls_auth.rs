@@ -143,6 +143,28 @@ fn an_untrusted_certificate_fails_the_run() {
 }
 
 #[test]
+fn starttls_against_a_sink_without_it_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(dir.path(), &[]);
+    let (code, r, err) = send_full(
+        dir.path(),
+        &sink.target(),
+        &[
+            "--messages",
+            "3",
+            "--connections",
+            "1",
+            "--starttls",
+            "--insecure",
+        ],
+    );
+    let r = r.unwrap();
+    assert_eq!(code, 1, "{err}");
+    assert_eq!((u(&r["ok"]), u(&r["failed"])), (0, 3), "{r}");
+    assert!(err.contains("did not offer or refused STARTTLS"), "{err}");
+}
+
+#[test]
 fn unusable_tls_files_stop_the_run_before_it_starts() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.pem");
