@@ -26,6 +26,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+use crate::command::Line;
+
 /// The longest local part, in octets (RFC 5321 4.5.3.1.1).
 pub const MAX_LOCAL_PART: usize = 64;
 /// The longest domain, in octets (RFC 5321 4.5.3.1.2).
@@ -169,10 +171,19 @@ impl FromStr for Mailbox {
 /// of `input` and returns it with the bytes after the closing `>`.
 #[inline(always)]
 pub fn parse_reverse_path(input: &[u8]) -> Result<(ReversePath, &[u8]), PathError> {
+    reverse_path_in(Line::new(input), input)
+}
+
+/// [`parse_reverse_path`] for a path that is part of `line`, whose UTF-8 check is reused.
+#[inline(always)]
+pub(crate) fn reverse_path_in<'a>(
+    line: Line<'a>,
+    input: &'a [u8],
+) -> Result<(ReversePath, &'a [u8]), PathError> {
     if input.starts_with(b"<>") {
         return Ok((ReversePath::Null, &input[2..]));
     }
-    match parse_path(input, false)? {
+    match parse_path(line, input, false)? {
         (Some(m), rest) => Ok((ReversePath::Mailbox(m), rest)),
         (None, _) => Err(PathError),
     }
@@ -183,7 +194,16 @@ pub fn parse_reverse_path(input: &[u8]) -> Result<(ReversePath, &[u8]), PathErro
 /// closing `>`. `<>` is not a forward-path.
 #[inline(always)]
 pub fn parse_forward_path(input: &[u8]) -> Result<(ForwardPath, &[u8]), PathError> {
-    match parse_path(input, true)? {
+    forward_path_in(Line::new(input), input)
+}
+
+/// [`parse_forward_path`] for a path that is part of `line`, whose UTF-8 check is reused.
+#[inline(always)]
+pub(crate) fn forward_path_in<'a>(
+    line: Line<'a>,
+    input: &'a [u8],
+) -> Result<(ForwardPath, &'a [u8]), PathError> {
+    match parse_path(line, input, true)? {
         (Some(m), rest) => Ok((ForwardPath::Mailbox(m), rest)),
         (None, rest) => Ok((ForwardPath::Postmaster, rest)),
     }
@@ -282,7 +302,11 @@ fn is(c: u8, class: u8) -> bool {
 
 /// `<` [source-route `:`] mailbox `>`; `None` is the bare Postmaster (only when `forward`).
 #[inline(always)]
-fn parse_path(s: &[u8], forward: bool) -> Result<(Option<Mailbox>, &[u8]), PathError> {
+fn parse_path<'a>(
+    line: Line<'a>,
+    s: &'a [u8],
+    forward: bool,
+) -> Result<(Option<Mailbox>, &'a [u8]), PathError> {
     if s.first() != Some(&b'<') {
         return Err(PathError);
     }
@@ -312,7 +336,7 @@ fn parse_path(s: &[u8], forward: bool) -> Result<(Option<Mailbox>, &[u8]), PathE
     if s.get(end) != Some(&b'>') {
         return Err(PathError);
     }
-    let text = std::str::from_utf8(&s[start..end]).map_err(|_| PathError)?;
+    let text = line.text(&s[start..end]).ok_or(PathError)?;
     let mailbox = Mailbox {
         text: text.to_owned(),
         at: at - start,

@@ -7,7 +7,7 @@
 //! that belongs to the other command is as unknown as one nobody defined (555); a known
 //! keyword with a bad or repeated value is a 501 whose text names the rule.
 
-use crate::command::{fold, CommandError};
+use crate::command::{fold, CommandError, Line};
 
 /// `BODY=` of MAIL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -107,8 +107,17 @@ const DUP_ORCPT: &str = "Duplicate ORCPT parameter";
 impl MailParams {
     /// Parses the parameters after `MAIL FROM:<path>`: space-separated `KEYWORD[=VALUE]`,
     /// keywords and the BODY/RET values case-insensitive. `input` may start with spaces.
-    #[inline(always)]
     pub fn parse(input: &[u8]) -> Result<MailParams, CommandError> {
+        MailParams::parse_in(Line::new(input), input)
+    }
+
+    /// [`MailParams::parse`] for parameters that are part of `line`, whose UTF-8 check is
+    /// reused.
+    #[inline(always)]
+    pub(crate) fn parse_in<'a>(
+        line: Line<'a>,
+        input: &'a [u8],
+    ) -> Result<MailParams, CommandError> {
         let mut p = MailParams::default();
         for param in Params(input) {
             let (key, value) = param?;
@@ -145,14 +154,14 @@ impl MailParams {
                     once(p.envid.is_none(), DUP_ENVID)?;
                     let v = value
                         .filter(|v| !v.is_empty() && v.len() <= MAX_ENVID)
-                        .and_then(decode_xtext);
+                        .and_then(|v| decode_xtext(line, v));
                     p.envid = Some(v.ok_or(BadParameter(BAD_ENVID))?);
                 }
                 Keyword::Auth => {
                     once(p.auth.is_none(), DUP_AUTH)?;
                     let v = match value {
                         Some(b"<>") => Some("<>".to_owned()),
-                        Some(v) if !v.is_empty() => decode_xtext(v),
+                        Some(v) if !v.is_empty() => decode_xtext(line, v),
                         _ => None,
                     };
                     p.auth = Some(v.ok_or(BadParameter(BAD_AUTH))?);
@@ -167,8 +176,17 @@ impl MailParams {
 impl RcptParams {
     /// Parses the parameters after `RCPT TO:<path>`: space-separated `KEYWORD[=VALUE]`,
     /// keywords and NOTIFY values case-insensitive. `input` may start with spaces.
-    #[inline(always)]
     pub fn parse(input: &[u8]) -> Result<RcptParams, CommandError> {
+        RcptParams::parse_in(Line::new(input), input)
+    }
+
+    /// [`RcptParams::parse`] for parameters that are part of `line`, whose UTF-8 check is
+    /// reused.
+    #[inline(always)]
+    pub(crate) fn parse_in<'a>(
+        line: Line<'a>,
+        input: &'a [u8],
+    ) -> Result<RcptParams, CommandError> {
         let mut p = RcptParams::default();
         for param in Params(input) {
             let (key, value) = param?;
@@ -179,7 +197,9 @@ impl RcptParams {
                 }
                 Keyword::Orcpt => {
                     once(p.orcpt.is_none(), DUP_ORCPT)?;
-                    let v = value.filter(|v| v.len() <= MAX_ORCPT).and_then(parse_orcpt);
+                    let v = value
+                        .filter(|v| v.len() <= MAX_ORCPT)
+                        .and_then(|v| parse_orcpt(line, v));
                     p.orcpt = Some(v.ok_or(BadParameter(BAD_ORCPT))?);
                 }
                 _ => return Err(CommandError::UnknownParameter),
@@ -240,7 +260,6 @@ fn keyword(k: &[u8]) -> Keyword {
 
 // Byte classes for the parameter grammar, one table lookup per byte on the hot path.
 const KEY: u8 = 1; // esmtp-keyword: ALPHA / DIGIT / "-"
-const XCHAR: u8 = 4; // xtext's xchar: "!".."~" but "+" and "="
 const ATOM: u8 = 8; // atext but "=" (not in an esmtp-value), for ORCPT's addr-type
 
 static CLASS: [u8; 256] = classes();
@@ -253,9 +272,6 @@ const fn classes() -> [u8; 256] {
         let mut f = 0;
         if c.is_ascii_alphanumeric() || c == b'-' {
             f |= KEY;
-        }
-        if c >= 33 && c <= 126 && c != b'+' && c != b'=' {
-            f |= XCHAR;
         }
         if c.is_ascii_alphanumeric()
             || matches!(
@@ -349,17 +365,21 @@ pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
     })
 }
 
-/// xtext, skipping the decoder's copy loop when there is nothing to decode.
-fn decode_xtext(v: &[u8]) -> Option<String> {
-    if v.iter().all(|&c| is(c, XCHAR)) {
-        // All xchar: the value is its own decoding, and ASCII.
-        return std::str::from_utf8(v).ok().map(str::to_owned);
-    }
-    crate::xtext::decode(v)
+/// xtext, decoded from the line's text. A value that is not UTF-8 holds a byte outside
+/// `!`..`~`, which xtext refuses too.
+#[inline(always)]
+fn decode_xtext<'a>(line: Line<'a>, v: &'a [u8]) -> Option<String> {
+    line.text(v).and_then(crate::xtext::decode_str)
 }
 
 fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
-    if v.eq_ignore_ascii_case(b"NEVER") {
+    // The values are letters only, for which `fold` is an exact case-insensitive match:
+    // one integer comparison per item.
+    const SUCCESS: u64 = fold(b"SUCCESS");
+    const FAILURE: u64 = fold(b"FAILURE");
+    const DELAY: u64 = fold(b"DELAY");
+    const NEVER: u64 = fold(b"NEVER");
+    if fold(v) == NEVER {
         return Ok(Notify {
             never: true,
             ..Notify::default()
@@ -367,13 +387,11 @@ fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
     }
     let mut n = Notify::default();
     for item in v.split(|&c| c == b',') {
-        let flag = match item.len() {
-            7 if item.eq_ignore_ascii_case(b"SUCCESS") => &mut n.success,
-            7 if item.eq_ignore_ascii_case(b"FAILURE") => &mut n.failure,
-            5 if item.eq_ignore_ascii_case(b"DELAY") => &mut n.delay,
-            5 if item.eq_ignore_ascii_case(b"NEVER") => {
-                return Err(BadParameter(NOTIFY_NEVER_WITH_OTHERS))
-            }
+        let flag = match fold(item) {
+            SUCCESS => &mut n.success,
+            FAILURE => &mut n.failure,
+            DELAY => &mut n.delay,
+            NEVER => return Err(BadParameter(NOTIFY_NEVER_WITH_OTHERS)),
             _ => return Err(BadParameter(BAD_NOTIFY)),
         };
         *flag = true;
@@ -382,15 +400,15 @@ fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
 }
 
 /// `addr-type ";" xtext`; addr-type is an atom (RFC 3461 4.2), e.g. `rfc822`.
-fn parse_orcpt(v: &[u8]) -> Option<Orcpt> {
+fn parse_orcpt<'a>(line: Line<'a>, v: &'a [u8]) -> Option<Orcpt> {
     let semi = v.iter().position(|&c| !is(c, ATOM))?;
     let (ty, addr) = (&v[..semi], &v[semi + 1..]);
     if ty.is_empty() || v[semi] != b';' || addr.is_empty() {
         return None;
     }
     Some(Orcpt {
-        addr_type: std::str::from_utf8(ty).ok()?.to_owned(),
-        addr: decode_xtext(addr)?,
+        addr_type: line.text(ty)?.to_owned(),
+        addr: decode_xtext(line, addr)?,
     })
 }
 
