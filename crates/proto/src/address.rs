@@ -225,17 +225,26 @@ pub fn is_valid_address_literal(s: &str) -> bool {
 
 /// One character class table instead of a chain of comparisons per byte: the path scanner
 /// is on the per-recipient hot path.
-const ATEXT: u8 = 1;
-const LDH: u8 = 4;
-const QTEXT: u8 = 8;
-const DCONTENT: u8 = 16;
-const ATEXT_DOT: u8 = 32;
-const LDH_DOT: u8 = 64;
+const ATEXT: u32 = 1;
+const LDH: u32 = 4;
+const QTEXT: u32 = 8;
+const DCONTENT: u32 = 16;
+const ATEXT_DOT: u32 = 32;
+const LDH_DOT: u32 = 64;
+/// The byte is `.` / `-`: the two that a label or atom may not begin or end with.
+const DOT: u32 = 1 << 8;
+const HYPHEN: u32 = 1 << 9;
+/// What may not come right after this byte in a domain, as DOT/HYPHEN bits shifted left by
+/// [`NOT_NEXT_SHIFT`]: after `.` neither `.` nor `-` (an empty label, a label starting with
+/// `-`), after `-` no `.` (a label ending with `-`). The scanners AND the previous byte's
+/// entry, shifted back, with the current one: the adjacency rules cost one shift, one AND
+/// and one OR per byte, with no compare chain.
+const NOT_NEXT_SHIFT: u32 = 4;
 
-static CLASS: [u8; 256] = classes();
+static CLASS: [u32; 256] = classes();
 
-const fn classes() -> [u8; 256] {
-    let mut t = [0u8; 256];
+const fn classes() -> [u32; 256] {
+    let mut t = [0u32; 256];
     let mut i = 0;
     while i < 256 {
         let c = i as u8;
@@ -270,7 +279,10 @@ const fn classes() -> [u8; 256] {
             f |= LDH;
         }
         if c == b'.' {
-            f |= ATEXT_DOT | LDH_DOT;
+            f |= ATEXT_DOT | LDH_DOT | DOT | (DOT | HYPHEN) << NOT_NEXT_SHIFT;
+        }
+        if c == b'-' {
+            f |= HYPHEN | DOT << NOT_NEXT_SHIFT;
         }
         if c == 32 || c == 33 || (c >= 35 && c <= 91) || (c >= 93 && c <= 126) {
             f |= QTEXT;
@@ -296,7 +308,7 @@ const fn classes() -> [u8; 256] {
 }
 
 #[inline(always)]
-fn is(c: u8, class: u8) -> bool {
+fn is(c: u8, class: u32) -> bool {
     CLASS[usize::from(c)] & class != 0
 }
 
@@ -369,21 +381,25 @@ fn mailbox_end(s: &[u8], i: usize) -> Result<(usize, usize), PathError> {
 
 /// `Atom *("." Atom)` from `i`; returns the index after it.
 ///
-/// One loop over atext-or-dot, with the dot rules kept in a flag instead of one loop per
-/// atom: a loop exit is a likely branch mispredict, and addresses have several atoms.
+/// One loop over atext-or-dot, with the dot rule kept in a flag instead of one loop per
+/// atom: a loop exit is a likely branch mispredict, and addresses have several atoms. Only
+/// `..` is a bad pair here: two entries that both have the DOT bit.
 #[inline(always)]
 fn dot_string_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
     // As if after a dot, so that a leading dot counts as a double dot.
-    let mut prev = b'.';
-    let mut bad = false;
-    while i < s.len() && is(s[i], ATEXT_DOT) {
-        let c = s[i];
-        bad |= (c == b'.') & (prev == b'.');
-        prev = c;
+    let mut prev = CLASS[usize::from(b'.')];
+    let mut bad = 0;
+    while let Some(&c) = s.get(i) {
+        let k = CLASS[usize::from(c)];
+        if k & ATEXT_DOT == 0 {
+            break;
+        }
+        bad |= prev & k;
+        prev = k;
         i += 1;
     }
     // A trailing dot, or nothing at all, leaves `prev` at '.'.
-    if bad | (prev == b'.') {
+    if (bad | prev) & DOT != 0 {
         Err(PathError)
     } else {
         Ok(i)
@@ -410,16 +426,18 @@ fn quoted_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
 /// labels, as in [`dot_string_end`]: a label neither starts nor ends with `-` or `.`.
 #[inline(always)]
 fn domain_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
-    let mut prev = b'.';
-    let mut bad = false;
-    while i < s.len() && is(s[i], LDH_DOT) {
-        let c = s[i];
-        let edge = (c == b'.') | (c == b'-');
-        bad |= ((prev == b'.') & edge) | ((prev == b'-') & (c == b'.'));
-        prev = c;
+    let mut prev = CLASS[usize::from(b'.')];
+    let mut bad = 0;
+    while let Some(&c) = s.get(i) {
+        let k = CLASS[usize::from(c)];
+        if k & LDH_DOT == 0 {
+            break;
+        }
+        bad |= (prev >> NOT_NEXT_SHIFT) & k;
+        prev = k;
         i += 1;
     }
-    if bad | (prev == b'.') | (prev == b'-') {
+    if (bad | prev) & (DOT | HYPHEN) != 0 {
         Err(PathError)
     } else {
         Ok(i)
@@ -535,6 +553,15 @@ mod tests {
             (b"<.a@b>", None, None),
             (b"<a.@b>", None, None),
             (b"<a..b@c>", None, None),
+            // `-` is atext: next to a dot in a local part is fine, unlike in a domain.
+            (b"<a-.b@c>", m("a-.b", "c"), m("a-.b", "c")),
+            (b"<a.-b@c>", m("a.-b", "c"), m("a.-b", "c")),
+            (b"<-a-@c>", m("-a-", "c"), m("-a-", "c")),
+            (b"<a@b--c.d-e>", m("a", "b--c.d-e"), m("a", "b--c.d-e")),
+            (b"<a@b-.c>", None, None),
+            (b"<a@b.-c>", None, None),
+            (b"<a@b.c.>", None, None),
+            (b"<a@>", None, None),
             (b"<a@@b>", None, None),
             (b"<a b@c>", None, None),
             (b"<\"a@b>", None, None),

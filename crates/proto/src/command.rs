@@ -152,11 +152,18 @@ impl Command {
     pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
         let line = trim_end(line);
         let text = Line::new(line);
-        // The longest verb has 8 letters, so the space, if any, is in the first 9 bytes.
-        let (verb, args) = match line.iter().take(9).position(|&c| c == b' ') {
-            Some(sp) => (&line[..sp], trim_start(&line[sp + 1..])),
-            None if line.len() <= 8 => (line, &line[line.len()..]),
-            None => return Err(CommandError::Unknown),
+        // All verbs but STARTTLS have 4 letters: look for the space there first. If an earlier
+        // byte is a space too, the 4 bytes are no verb (verbs are letters, and the space folds
+        // to no letter), just as the shorter word before that space is none: Unknown either
+        // way. The longest verb has 8 letters, so the space, if any, is in the first 9 bytes.
+        let (verb, args) = if line.get(4) == Some(&b' ') {
+            (&line[..4], trim_start(&line[5..]))
+        } else {
+            match line.iter().take(9).position(|&c| c == b' ') {
+                Some(sp) => (&line[..sp], trim_start(&line[sp + 1..])),
+                None if line.len() <= 8 => (line, &line[line.len()..]),
+                None => return Err(CommandError::Unknown),
+            }
         };
         // Dispatch on the case-folded verb packed in a u64: one integer match instead of a
         // chain of case-insensitive comparisons; MAIL and RCPT first since they dominate.

@@ -48,6 +48,12 @@ fn table() -> Vec<(&'static [u8], Want)> {
     vec![
         // --- verbs, case and spacing ---
         (b"DATA", C(Command::Data)),
+        // A space before the fifth byte: no 4-letter verb, whatever the fifth byte is.
+        (b"DA A x", E(UNKNOWN)),
+        (b"DAT  x", E(UNKNOWN)),
+        (b" DATA", E(UNKNOWN)),
+        (b"DATA\t", C(Command::Data)),
+        (b"DATAX", E(UNKNOWN)),
         (b"data", C(Command::Data)),
         (b"DATA  \t", C(Command::Data)),
         (b"DATA x", E(b"501 5.5.4 Syntax: DATA\r\n")),
