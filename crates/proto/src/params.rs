@@ -7,7 +7,7 @@
 //! that belongs to the other command is as unknown as one nobody defined (555); a known
 //! keyword with a bad or repeated value is a 501 whose text names the rule.
 
-use crate::command::{fold, CommandError, Line};
+use crate::command::{fold, fold_word, CommandError, Line};
 
 /// `BODY=` of MAIL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -245,7 +245,7 @@ fn keyword(k: &[u8]) -> Keyword {
     const AUTH: u64 = fold(b"AUTH");
     const NOTIFY: u64 = fold(b"NOTIFY");
     const ORCPT: u64 = fold(b"ORCPT");
-    match fold(k) {
+    match fold_word(k) {
         SIZE => Keyword::Size,
         BODY => Keyword::Body,
         SMTPUTF8 => Keyword::SmtpUtf8,
@@ -335,9 +335,7 @@ impl<'a> Iterator for Params<'a> {
         let value = if i < s.len() && s[i] == b'=' {
             i += 1;
             let v = i;
-            while i < s.len() && s[i] != b' ' {
-                i += 1;
-            }
+            i += find_space(&s[v..]);
             Some(&s[v..i])
         } else {
             None
@@ -349,6 +347,29 @@ impl<'a> Iterator for Params<'a> {
         self.0 = &s[i..];
         Some(Ok((key, value)))
     }
+}
+
+/// The index of the first space in `s`, or its length. Eight bytes at a time while eight
+/// remain (values are short, but the rest of the line usually follows them): a zero byte of
+/// `word ^ spaces` is a space, and the lowest flagged byte of the classic has-zero-byte test
+/// is exact (false flags only appear above a true one).
+#[inline(always)]
+fn find_space(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*chunk) ^ (ONES * u64::from(b' '));
+        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero != 0 {
+            return i + (zero.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() && s[i] != b' ' {
+        i += 1;
+    }
+    i
 }
 
 /// An unsigned decimal that fits a u64: no sign, no spaces, at least one digit.
@@ -379,7 +400,7 @@ fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
     const FAILURE: u64 = fold(b"FAILURE");
     const DELAY: u64 = fold(b"DELAY");
     const NEVER: u64 = fold(b"NEVER");
-    if fold(v) == NEVER {
+    if fold_word(v) == NEVER {
         return Ok(Notify {
             never: true,
             ..Notify::default()
@@ -387,7 +408,7 @@ fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
     }
     let mut n = Notify::default();
     for item in v.split(|&c| c == b',') {
-        let flag = match fold(item) {
+        let flag = match fold_word(item) {
             SUCCESS => &mut n.success,
             FAILURE => &mut n.failure,
             DELAY => &mut n.delay,
@@ -495,6 +516,33 @@ mod tests {
             RcptParams::parse(orcpt.as_bytes()),
             Err(BadParameter(BAD_ORCPT))
         );
+    }
+
+    #[test]
+    fn space_finder() {
+        let cases: &[(&[u8], usize)] = &[
+            (b"", 0),
+            (b" ", 0),
+            (b"abc", 3),
+            (b"abc d", 3),
+            (b"abcdefgh", 8),
+            (b"abcdefg ", 7),
+            (b"abcdefgh ", 8),
+            (b"abcdefghijklmnop q", 16),
+            (b"\xa0\x20", 1),
+            (b"\x21\x1f\x00\xff\xdf\x60\x40\x30 x", 8),
+        ];
+        for (input, want) in cases {
+            assert_eq!(find_space(input), *want, "{:?}", input);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn space_finder_is_position(s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            let want = s.iter().position(|&c| c == b' ').unwrap_or(s.len());
+            proptest::prop_assert_eq!(find_space(&s), want);
+        }
     }
 
     #[test]

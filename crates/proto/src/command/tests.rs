@@ -656,3 +656,30 @@ fn bdat_errors_carry_the_size_when_known() {
         Err(CommandError::BadBdatSize)
     );
 }
+
+proptest::proptest! {
+    /// The hot-path fold is the const one, for every length around the 4..=8 window.
+    #[test]
+    fn fold_word_is_fold(word in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12)) {
+        proptest::prop_assert_eq!(fold_word(&word), fold(&word));
+    }
+}
+
+#[test]
+fn fold_word_table() {
+    for w in [
+        &b""[..],
+        b"a",
+        b"RCPT",
+        b"rcpt",
+        b"ENVID",
+        b"NoTiFy",
+        b"STARTTLS",
+        b"SMTPUTF8",
+        b"ninechars",
+    ] {
+        assert_eq!(fold_word(w), fold(w), "{:?}", String::from_utf8_lossy(w));
+    }
+    assert_eq!(fold_word(b"STARTTLS"), STARTTLS);
+    assert_eq!(fold_word(b"ninechars"), 0);
+}
