@@ -151,7 +151,6 @@ impl Command {
     /// themselves are required.
     pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
         let line = trim_end(line);
-        let text = Line::new(line);
         // All verbs but STARTTLS have 4 letters: look for the space there first. If an earlier
         // byte is a space too, the 4 bytes are no verb (verbs are letters, and the space folds
         // to no letter), just as the shorter word before that space is none: Unknown either
@@ -167,24 +166,26 @@ impl Command {
         };
         // Dispatch on the case-folded verb packed in a u64: one integer match instead of a
         // chain of case-insensitive comparisons; MAIL and RCPT first since they dominate.
+        // Only the verbs that return text check UTF-8, once, over the bytes that hold it.
+        let text = || Line::new(args);
         match fold_word(verb) {
-            RCPT => parse_rcpt(text, args),
-            MAIL => parse_mail(text, args),
+            RCPT => parse_rcpt(args),
+            MAIL => parse_mail(args),
             DATA => no_args(args, Command::Data, SYNTAX_DATA),
             BDAT => parse_bdat(args),
             RSET => no_args(args, Command::Rset, SYNTAX_RSET),
-            EHLO => parse_hello(text, args, SYNTAX_EHLO).map(Command::Ehlo),
-            HELO => parse_hello(text, args, SYNTAX_HELO).map(Command::Helo),
+            EHLO => parse_hello(text(), args, SYNTAX_EHLO).map(Command::Ehlo),
+            HELO => parse_hello(text(), args, SYNTAX_HELO).map(Command::Helo),
             NOOP => Ok(Command::Noop),
             QUIT => no_args(args, Command::Quit, SYNTAX_QUIT),
-            VRFY => required_text(text, args, SYNTAX_VRFY).map(Command::Vrfy),
-            EXPN => required_text(text, args, SYNTAX_EXPN).map(Command::Expn),
+            VRFY => required_text(text(), args, SYNTAX_VRFY).map(Command::Vrfy),
+            EXPN => required_text(text(), args, SYNTAX_EXPN).map(Command::Expn),
             HELP if args.is_empty() => Ok(Command::Help(None)),
-            HELP => required_text(text, args, SYNTAX_HELP).map(|t| Command::Help(Some(t))),
+            HELP => required_text(text(), args, SYNTAX_HELP).map(|t| Command::Help(Some(t))),
             STARTTLS => no_args(args, Command::StartTls, SYNTAX_STARTTLS),
-            AUTH => parse_auth(text, args),
-            ETRN => parse_etrn(text, args),
-            ATRN => parse_atrn(text, args),
+            AUTH => parse_auth(text(), args),
+            ETRN => parse_etrn(text(), args),
+            ATRN => parse_atrn(text(), args),
             TURN => no_args(args, Command::Turn, SYNTAX_TURN),
             _ => Err(CommandError::Unknown),
         }
@@ -294,11 +295,13 @@ fn required_text<'a>(
 
 /// MAIL's argument: `FROM:` [spaces] reverse-path [SP params].
 #[inline(always)]
-fn parse_mail<'a>(line: Line<'a>, args: &'a [u8]) -> Result<Command, CommandError> {
+fn parse_mail(args: &[u8]) -> Result<Command, CommandError> {
     let path = strip_prefix_ic(args, b"FROM:")
         .map(trim_start)
         .filter(|p| p.first() == Some(&b'<'))
         .ok_or(CommandError::Syntax(SYNTAX_MAIL))?;
+    // Every string taken from here on is in the path or after it.
+    let line = Line::new(path);
     let (from, rest) = address::reverse_path_in(line, path)
         .map_err(|_| CommandError::BadAddress { sender: true })?;
     if !rest.is_empty() && rest[0] != b' ' {
@@ -310,11 +313,12 @@ fn parse_mail<'a>(line: Line<'a>, args: &'a [u8]) -> Result<Command, CommandErro
 
 /// RCPT's argument: `TO:` [spaces] forward-path [SP params].
 #[inline(always)]
-fn parse_rcpt<'a>(line: Line<'a>, args: &'a [u8]) -> Result<Command, CommandError> {
+fn parse_rcpt(args: &[u8]) -> Result<Command, CommandError> {
     let path = strip_prefix_ic(args, b"TO:")
         .map(trim_start)
         .filter(|p| p.first() == Some(&b'<'))
         .ok_or(CommandError::Syntax(SYNTAX_RCPT))?;
+    let line = Line::new(path);
     let (to, rest) = address::forward_path_in(line, path)
         .map_err(|_| CommandError::BadAddress { sender: false })?;
     if !rest.is_empty() && rest[0] != b' ' {

@@ -377,6 +377,18 @@ pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
     if s.is_empty() {
         return None;
     }
+    // Up to 19 digits cannot overflow (10^19 - 1 < 2^64), so the usual SIZE needs no
+    // overflow check per digit: wrapping arithmetic (a non-digit may wrap; it is refused).
+    if s.len() <= 19 {
+        let mut ok = true;
+        let mut n = 0u64;
+        for &c in s {
+            let d = c.wrapping_sub(b'0');
+            ok &= d <= 9;
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        }
+        return ok.then_some(n);
+    }
     s.iter().try_fold(0u64, |n, &c| {
         let d = c.wrapping_sub(b'0');
         if d > 9 {
@@ -552,6 +564,12 @@ mod tests {
             (b"007", Some(7)),
             (b"18446744073709551615", Some(u64::MAX)),
             (b"18446744073709551616", None),
+            (b"9999999999999999999", Some(9_999_999_999_999_999_999)),
+            (b"0000000000000000000000001", Some(1)),
+            (b"99999999999999999999", None),
+            (b"1a", None),
+            (b"/", None),
+            (b":", None),
             (b"", None),
             (b"-1", None),
             (b"1 ", None),
