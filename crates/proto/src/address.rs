@@ -424,9 +424,47 @@ fn quoted_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
 
 /// `sub-domain *("." sub-domain)` from `i`; returns the index after it. One loop for all
 /// labels, as in [`dot_string_end`]: a label neither starts nor ends with `-` or `.`.
+///
+/// Domains (the HELO name, every recipient's) are long enough to read eight bytes at a time
+/// through [`ldh_word`]; only a tail shorter than a word goes through the byte loop, which
+/// picks up the last byte's kind from the word loop.
 #[inline(always)]
 fn domain_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
-    let mut prev = CLASS[usize::from(b'.')];
+    // As if after a dot, so that a leading dot or hyphen is an adjacency error.
+    let (mut after_dot, mut after_hyphen) = (1u64 << 7, 0u64);
+    let mut bad = 0u64;
+    while let Some(word) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = ldh_word(u64::from_le_bytes(*word));
+        // Each byte's high bit next to the previous byte's: shift left by one byte, and
+        // carry the previous word's last byte in.
+        let prev_dot = (w.dot << 8) | after_dot;
+        let prev_hyphen = (w.hyphen << 8) | after_hyphen;
+        let pairs = (prev_dot & (w.dot | w.hyphen)) | (prev_hyphen & w.dot);
+        if w.valid != HIGHS {
+            // The domain ends in this word, at its first invalid byte: only the bytes
+            // before it count, and the last of them must not be `.` or `-`.
+            let n = (!w.valid & HIGHS).trailing_zeros() / 8;
+            let before = (1u64 << (8 * n)) - 1;
+            let last = (((w.dot | w.hyphen) << 8) | after_dot | after_hyphen) >> (8 * n);
+            bad |= (pairs & before) | (last & 0x80);
+            i += n as usize;
+            return if bad != 0 { Err(PathError) } else { Ok(i) };
+        }
+        bad |= pairs;
+        after_dot = w.dot >> 56;
+        after_hyphen = w.hyphen >> 56;
+        i += 8;
+    }
+    if bad != 0 {
+        return Err(PathError);
+    }
+    let mut prev = if after_dot != 0 {
+        CLASS[usize::from(b'.')]
+    } else if after_hyphen != 0 {
+        CLASS[usize::from(b'-')]
+    } else {
+        CLASS[usize::from(b'a')]
+    };
     let mut bad = 0;
     while let Some(&c) = s.get(i) {
         let k = CLASS[usize::from(c)];
@@ -441,6 +479,39 @@ fn domain_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
         Err(PathError)
     } else {
         Ok(i)
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Per-byte masks of a little-endian word, in each byte's high bit.
+struct LdhWord {
+    /// The byte is in LDH_DOT: a letter, digit, `-`, `.`, or non-ASCII (U-labels).
+    valid: u64,
+    dot: u64,
+    hyphen: u64,
+}
+
+/// The class of eight bytes at once (SWAR). On the low seven bits of each byte, adding
+/// `0x80 - lo` sets the high bit exactly when the byte is `>= lo`, and adding `0x7f - hi`
+/// when it is `> hi`; no sum leaves its byte, so the bytes do not disturb each other.
+#[inline(always)]
+fn ldh_word(w: u64) -> LdhWord {
+    let high = w & HIGHS;
+    let low = w & !HIGHS;
+    let ge = |x: u64, lo: u8| (x + ONES * u64::from(0x80 - lo)) & HIGHS;
+    let gt = |x: u64, hi: u8| (x + ONES * u64::from(0x7f - hi)) & HIGHS;
+    let folded = low | (ONES * 0x20);
+    let letter = ge(folded, b'a') & !gt(folded, b'z');
+    // '-', '.', '/', '0'..='9' are contiguous; '/' is the one to drop.
+    let punct_digit = ge(low, b'-') & !gt(low, b'9');
+    let eq = |c: u8| ge(low, c) & !gt(low, c) & !high;
+    let (dot, hyphen) = (eq(b'.'), eq(b'-'));
+    LdhWord {
+        valid: high | letter | (punct_digit & !eq(b'/')),
+        dot,
+        hyphen,
     }
 }
 
@@ -591,6 +662,85 @@ mod tests {
 
     fn owned(w: Want) -> Option<(String, String)> {
         w.map(|(l, d)| (l.to_owned(), d.to_owned()))
+    }
+
+    /// The byte-at-a-time domain scanner the word-at-a-time one must agree with.
+    fn domain_end_naive(s: &[u8], mut i: usize) -> Result<usize, PathError> {
+        let mut prev = b'.';
+        let mut bad = false;
+        while i < s.len() && is(s[i], LDH_DOT) {
+            let c = s[i];
+            let edge = (c == b'.') | (c == b'-');
+            bad |= ((prev == b'.') & edge) | ((prev == b'-') & (c == b'.'));
+            prev = c;
+            i += 1;
+        }
+        if bad | (prev == b'.') | (prev == b'-') {
+            Err(PathError)
+        } else {
+            Ok(i)
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn domain_end_same_as_naive(
+            s in proptest::collection::vec(
+                proptest::prop_oneof![
+                    6 => proptest::sample::select(b"aZ09.-".to_vec()),
+                    1 => proptest::prelude::any::<u8>(),
+                ],
+                0..40,
+            ),
+            i in 0usize..8,
+        ) {
+            let i = i.min(s.len());
+            proptest::prop_assert_eq!(domain_end(&s, i), domain_end_naive(&s, i));
+        }
+    }
+
+    #[test]
+    fn ldh_word_every_byte() {
+        // Each byte value in each position of a word, among valid neighbours.
+        for pos in 0..8 {
+            for b in 0..=255u8 {
+                let mut bytes = *b"abcdefgh";
+                bytes[pos] = b;
+                let w = ldh_word(u64::from_le_bytes(bytes));
+                for (j, &c) in bytes.iter().enumerate() {
+                    let bit = |m: u64| m >> (8 * j + 7) & 1 == 1;
+                    assert_eq!(bit(w.valid), is(c, LDH_DOT), "{c:#x} at {j}");
+                    assert_eq!(bit(w.dot), c == b'.', "{c:#x} at {j}");
+                    assert_eq!(bit(w.hyphen), c == b'-', "{c:#x} at {j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn domain_end_table() {
+        let cases: &[(&[u8], Result<usize, PathError>)] = &[
+            (b"abcdefgh.ijklmnop>", Ok(17)),
+            (b"abcdefg..ijklmnop>", Err(PathError)),
+            (b"abcdefgh..ijklmno>", Err(PathError)),
+            (b"abcdefg-.ijklmnop>", Err(PathError)),
+            (b"abcdefgh-.ijklmno>", Err(PathError)),
+            (b"abcdefg.-ijklmnop>", Err(PathError)),
+            (b"abcdefgh.-ijklmno>", Err(PathError)),
+            (b"abcdefg--hijklmno>", Ok(17)),
+            (b"abcdefghijklmnop.", Err(PathError)),
+            (b"abcdefghijklmnop-", Err(PathError)),
+            (b"abcdefghijklmnop", Ok(16)),
+            (b".bcdefghijklmnop", Err(PathError)),
+            (b"-bcdefghijklmnop", Err(PathError)),
+            (b"abcdefghijklmno/", Ok(15)),
+            (b"client3.mail.example.net", Ok(24)),
+        ];
+        for (input, want) in cases {
+            let shown = String::from_utf8_lossy(input);
+            assert_eq!(domain_end(input, 0), *want, "{shown}");
+            assert_eq!(domain_end_naive(input, 0), *want, "{shown}");
+        }
     }
 
     #[test]
