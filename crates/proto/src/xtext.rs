@@ -50,7 +50,8 @@ pub(crate) fn decode_str(s: &str) -> Option<String> {
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(p) = memchr::memchr(b'+', rest.as_bytes()) {
+    // Values are short: a plain scan beats memchr's setup.
+    while let Some(p) = rest.bytes().position(|c| c == b'+') {
         let (run, tail) = rest.split_at(p);
         out.push_str(run);
         let h = tail.as_bytes();
