@@ -26,6 +26,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+use crate::command::Line;
+
 /// The longest local part, in octets (RFC 5321 4.5.3.1.1).
 pub const MAX_LOCAL_PART: usize = 64;
 /// The longest domain, in octets (RFC 5321 4.5.3.1.2).
@@ -169,10 +171,19 @@ impl FromStr for Mailbox {
 /// of `input` and returns it with the bytes after the closing `>`.
 #[inline(always)]
 pub fn parse_reverse_path(input: &[u8]) -> Result<(ReversePath, &[u8]), PathError> {
+    reverse_path_in(Line::new(input), input)
+}
+
+/// [`parse_reverse_path`] for a path that is part of `line`, whose UTF-8 check is reused.
+#[inline(always)]
+pub(crate) fn reverse_path_in<'a>(
+    line: Line<'a>,
+    input: &'a [u8],
+) -> Result<(ReversePath, &'a [u8]), PathError> {
     if input.starts_with(b"<>") {
         return Ok((ReversePath::Null, &input[2..]));
     }
-    match parse_path(input, false)? {
+    match parse_path(line, input, false)? {
         (Some(m), rest) => Ok((ReversePath::Mailbox(m), rest)),
         (None, _) => Err(PathError),
     }
@@ -183,7 +194,16 @@ pub fn parse_reverse_path(input: &[u8]) -> Result<(ReversePath, &[u8]), PathErro
 /// closing `>`. `<>` is not a forward-path.
 #[inline(always)]
 pub fn parse_forward_path(input: &[u8]) -> Result<(ForwardPath, &[u8]), PathError> {
-    match parse_path(input, true)? {
+    forward_path_in(Line::new(input), input)
+}
+
+/// [`parse_forward_path`] for a path that is part of `line`, whose UTF-8 check is reused.
+#[inline(always)]
+pub(crate) fn forward_path_in<'a>(
+    line: Line<'a>,
+    input: &'a [u8],
+) -> Result<(ForwardPath, &'a [u8]), PathError> {
+    match parse_path(line, input, true)? {
         (Some(m), rest) => Ok((ForwardPath::Mailbox(m), rest)),
         (None, rest) => Ok((ForwardPath::Postmaster, rest)),
     }
@@ -205,17 +225,26 @@ pub fn is_valid_address_literal(s: &str) -> bool {
 
 /// One character class table instead of a chain of comparisons per byte: the path scanner
 /// is on the per-recipient hot path.
-const ATEXT: u8 = 1;
-const LDH: u8 = 4;
-const QTEXT: u8 = 8;
-const DCONTENT: u8 = 16;
-const ATEXT_DOT: u8 = 32;
-const LDH_DOT: u8 = 64;
+const ATEXT: u32 = 1;
+const LDH: u32 = 4;
+const QTEXT: u32 = 8;
+const DCONTENT: u32 = 16;
+const ATEXT_DOT: u32 = 32;
+const LDH_DOT: u32 = 64;
+/// The byte is `.` / `-`: the two that a label or atom may not begin or end with.
+const DOT: u32 = 1 << 8;
+const HYPHEN: u32 = 1 << 9;
+/// What may not come right after this byte in a domain, as DOT/HYPHEN bits shifted left by
+/// [`NOT_NEXT_SHIFT`]: after `.` neither `.` nor `-` (an empty label, a label starting with
+/// `-`), after `-` no `.` (a label ending with `-`). The scanners AND the previous byte's
+/// entry, shifted back, with the current one: the adjacency rules cost one shift, one AND
+/// and one OR per byte, with no compare chain.
+const NOT_NEXT_SHIFT: u32 = 4;
 
-static CLASS: [u8; 256] = classes();
+static CLASS: [u32; 256] = classes();
 
-const fn classes() -> [u8; 256] {
-    let mut t = [0u8; 256];
+const fn classes() -> [u32; 256] {
+    let mut t = [0u32; 256];
     let mut i = 0;
     while i < 256 {
         let c = i as u8;
@@ -250,7 +279,10 @@ const fn classes() -> [u8; 256] {
             f |= LDH;
         }
         if c == b'.' {
-            f |= ATEXT_DOT | LDH_DOT;
+            f |= ATEXT_DOT | LDH_DOT | DOT | (DOT | HYPHEN) << NOT_NEXT_SHIFT;
+        }
+        if c == b'-' {
+            f |= HYPHEN | DOT << NOT_NEXT_SHIFT;
         }
         if c == 32 || c == 33 || (c >= 35 && c <= 91) || (c >= 93 && c <= 126) {
             f |= QTEXT;
@@ -276,13 +308,17 @@ const fn classes() -> [u8; 256] {
 }
 
 #[inline(always)]
-fn is(c: u8, class: u8) -> bool {
+fn is(c: u8, class: u32) -> bool {
     CLASS[usize::from(c)] & class != 0
 }
 
 /// `<` [source-route `:`] mailbox `>`; `None` is the bare Postmaster (only when `forward`).
 #[inline(always)]
-fn parse_path(s: &[u8], forward: bool) -> Result<(Option<Mailbox>, &[u8]), PathError> {
+fn parse_path<'a>(
+    line: Line<'a>,
+    s: &'a [u8],
+    forward: bool,
+) -> Result<(Option<Mailbox>, &'a [u8]), PathError> {
     if s.first() != Some(&b'<') {
         return Err(PathError);
     }
@@ -312,7 +348,7 @@ fn parse_path(s: &[u8], forward: bool) -> Result<(Option<Mailbox>, &[u8]), PathE
     if s.get(end) != Some(&b'>') {
         return Err(PathError);
     }
-    let text = std::str::from_utf8(&s[start..end]).map_err(|_| PathError)?;
+    let text = line.text(&s[start..end]).ok_or(PathError)?;
     let mailbox = Mailbox {
         text: text.to_owned(),
         at: at - start,
@@ -345,21 +381,25 @@ fn mailbox_end(s: &[u8], i: usize) -> Result<(usize, usize), PathError> {
 
 /// `Atom *("." Atom)` from `i`; returns the index after it.
 ///
-/// One loop over atext-or-dot, with the dot rules kept in a flag instead of one loop per
-/// atom: a loop exit is a likely branch mispredict, and addresses have several atoms.
+/// One loop over atext-or-dot, with the dot rule kept in a flag instead of one loop per
+/// atom: a loop exit is a likely branch mispredict, and addresses have several atoms. Only
+/// `..` is a bad pair here: two entries that both have the DOT bit.
 #[inline(always)]
 fn dot_string_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
     // As if after a dot, so that a leading dot counts as a double dot.
-    let mut prev = b'.';
-    let mut bad = false;
-    while i < s.len() && is(s[i], ATEXT_DOT) {
-        let c = s[i];
-        bad |= (c == b'.') & (prev == b'.');
-        prev = c;
+    let mut prev = CLASS[usize::from(b'.')];
+    let mut bad = 0;
+    while let Some(&c) = s.get(i) {
+        let k = CLASS[usize::from(c)];
+        if k & ATEXT_DOT == 0 {
+            break;
+        }
+        bad |= prev & k;
+        prev = k;
         i += 1;
     }
     // A trailing dot, or nothing at all, leaves `prev` at '.'.
-    if bad | (prev == b'.') {
+    if (bad | prev) & DOT != 0 {
         Err(PathError)
     } else {
         Ok(i)
@@ -384,21 +424,94 @@ fn quoted_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
 
 /// `sub-domain *("." sub-domain)` from `i`; returns the index after it. One loop for all
 /// labels, as in [`dot_string_end`]: a label neither starts nor ends with `-` or `.`.
+///
+/// Domains (the HELO name, every recipient's) are long enough to read eight bytes at a time
+/// through [`ldh_word`]; only a tail shorter than a word goes through the byte loop, which
+/// picks up the last byte's kind from the word loop.
 #[inline(always)]
 fn domain_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
-    let mut prev = b'.';
-    let mut bad = false;
-    while i < s.len() && is(s[i], LDH_DOT) {
-        let c = s[i];
-        let edge = (c == b'.') | (c == b'-');
-        bad |= ((prev == b'.') & edge) | ((prev == b'-') & (c == b'.'));
-        prev = c;
+    // As if after a dot, so that a leading dot or hyphen is an adjacency error.
+    let (mut after_dot, mut after_hyphen) = (1u64 << 7, 0u64);
+    let mut bad = 0u64;
+    while let Some(word) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = ldh_word(u64::from_le_bytes(*word));
+        // Each byte's high bit next to the previous byte's: shift left by one byte, and
+        // carry the previous word's last byte in.
+        let prev_dot = (w.dot << 8) | after_dot;
+        let prev_hyphen = (w.hyphen << 8) | after_hyphen;
+        let pairs = (prev_dot & (w.dot | w.hyphen)) | (prev_hyphen & w.dot);
+        if w.valid != HIGHS {
+            // The domain ends in this word, at its first invalid byte: only the bytes
+            // before it count, and the last of them must not be `.` or `-`.
+            let n = (!w.valid & HIGHS).trailing_zeros() / 8;
+            let before = (1u64 << (8 * n)) - 1;
+            let last = (((w.dot | w.hyphen) << 8) | after_dot | after_hyphen) >> (8 * n);
+            bad |= (pairs & before) | (last & 0x80);
+            i += n as usize;
+            return if bad != 0 { Err(PathError) } else { Ok(i) };
+        }
+        bad |= pairs;
+        after_dot = w.dot >> 56;
+        after_hyphen = w.hyphen >> 56;
+        i += 8;
+    }
+    if bad != 0 {
+        return Err(PathError);
+    }
+    let mut prev = if after_dot != 0 {
+        CLASS[usize::from(b'.')]
+    } else if after_hyphen != 0 {
+        CLASS[usize::from(b'-')]
+    } else {
+        CLASS[usize::from(b'a')]
+    };
+    let mut bad = 0;
+    while let Some(&c) = s.get(i) {
+        let k = CLASS[usize::from(c)];
+        if k & LDH_DOT == 0 {
+            break;
+        }
+        bad |= (prev >> NOT_NEXT_SHIFT) & k;
+        prev = k;
         i += 1;
     }
-    if bad | (prev == b'.') | (prev == b'-') {
+    if (bad | prev) & (DOT | HYPHEN) != 0 {
         Err(PathError)
     } else {
         Ok(i)
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Per-byte masks of a little-endian word, in each byte's high bit.
+struct LdhWord {
+    /// The byte is in LDH_DOT: a letter, digit, `-`, `.`, or non-ASCII (U-labels).
+    valid: u64,
+    dot: u64,
+    hyphen: u64,
+}
+
+/// The class of eight bytes at once (SWAR). On the low seven bits of each byte, adding
+/// `0x80 - lo` sets the high bit exactly when the byte is `>= lo`, and adding `0x7f - hi`
+/// when it is `> hi`; no sum leaves its byte, so the bytes do not disturb each other.
+#[inline(always)]
+fn ldh_word(w: u64) -> LdhWord {
+    let high = w & HIGHS;
+    let low = w & !HIGHS;
+    let ge = |x: u64, lo: u8| (x + ONES * u64::from(0x80 - lo)) & HIGHS;
+    let gt = |x: u64, hi: u8| (x + ONES * u64::from(0x7f - hi)) & HIGHS;
+    let folded = low | (ONES * 0x20);
+    let letter = ge(folded, b'a') & !gt(folded, b'z');
+    // '-', '.', '/', '0'..='9' are contiguous; '/' is the one to drop.
+    let punct_digit = ge(low, b'-') & !gt(low, b'9');
+    let eq = |c: u8| ge(low, c) & !gt(low, c) & !high;
+    let (dot, hyphen) = (eq(b'.'), eq(b'-'));
+    LdhWord {
+        valid: high | letter | (punct_digit & !eq(b'/')),
+        dot,
+        hyphen,
     }
 }
 
@@ -511,6 +624,15 @@ mod tests {
             (b"<.a@b>", None, None),
             (b"<a.@b>", None, None),
             (b"<a..b@c>", None, None),
+            // `-` is atext: next to a dot in a local part is fine, unlike in a domain.
+            (b"<a-.b@c>", m("a-.b", "c"), m("a-.b", "c")),
+            (b"<a.-b@c>", m("a.-b", "c"), m("a.-b", "c")),
+            (b"<-a-@c>", m("-a-", "c"), m("-a-", "c")),
+            (b"<a@b--c.d-e>", m("a", "b--c.d-e"), m("a", "b--c.d-e")),
+            (b"<a@b-.c>", None, None),
+            (b"<a@b.-c>", None, None),
+            (b"<a@b.c.>", None, None),
+            (b"<a@>", None, None),
             (b"<a@@b>", None, None),
             (b"<a b@c>", None, None),
             (b"<\"a@b>", None, None),
@@ -540,6 +662,85 @@ mod tests {
 
     fn owned(w: Want) -> Option<(String, String)> {
         w.map(|(l, d)| (l.to_owned(), d.to_owned()))
+    }
+
+    /// The byte-at-a-time domain scanner the word-at-a-time one must agree with.
+    fn domain_end_naive(s: &[u8], mut i: usize) -> Result<usize, PathError> {
+        let mut prev = b'.';
+        let mut bad = false;
+        while i < s.len() && is(s[i], LDH_DOT) {
+            let c = s[i];
+            let edge = (c == b'.') | (c == b'-');
+            bad |= ((prev == b'.') & edge) | ((prev == b'-') & (c == b'.'));
+            prev = c;
+            i += 1;
+        }
+        if bad | (prev == b'.') | (prev == b'-') {
+            Err(PathError)
+        } else {
+            Ok(i)
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn domain_end_same_as_naive(
+            s in proptest::collection::vec(
+                proptest::prop_oneof![
+                    6 => proptest::sample::select(b"aZ09.-".to_vec()),
+                    1 => proptest::prelude::any::<u8>(),
+                ],
+                0..40,
+            ),
+            i in 0usize..8,
+        ) {
+            let i = i.min(s.len());
+            proptest::prop_assert_eq!(domain_end(&s, i), domain_end_naive(&s, i));
+        }
+    }
+
+    #[test]
+    fn ldh_word_every_byte() {
+        // Each byte value in each position of a word, among valid neighbours.
+        for pos in 0..8 {
+            for b in 0..=255u8 {
+                let mut bytes = *b"abcdefgh";
+                bytes[pos] = b;
+                let w = ldh_word(u64::from_le_bytes(bytes));
+                for (j, &c) in bytes.iter().enumerate() {
+                    let bit = |m: u64| m >> (8 * j + 7) & 1 == 1;
+                    assert_eq!(bit(w.valid), is(c, LDH_DOT), "{c:#x} at {j}");
+                    assert_eq!(bit(w.dot), c == b'.', "{c:#x} at {j}");
+                    assert_eq!(bit(w.hyphen), c == b'-', "{c:#x} at {j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn domain_end_table() {
+        let cases: &[(&[u8], Result<usize, PathError>)] = &[
+            (b"abcdefgh.ijklmnop>", Ok(17)),
+            (b"abcdefg..ijklmnop>", Err(PathError)),
+            (b"abcdefgh..ijklmno>", Err(PathError)),
+            (b"abcdefg-.ijklmnop>", Err(PathError)),
+            (b"abcdefgh-.ijklmno>", Err(PathError)),
+            (b"abcdefg.-ijklmnop>", Err(PathError)),
+            (b"abcdefgh.-ijklmno>", Err(PathError)),
+            (b"abcdefg--hijklmno>", Ok(17)),
+            (b"abcdefghijklmnop.", Err(PathError)),
+            (b"abcdefghijklmnop-", Err(PathError)),
+            (b"abcdefghijklmnop", Ok(16)),
+            (b".bcdefghijklmnop", Err(PathError)),
+            (b"-bcdefghijklmnop", Err(PathError)),
+            (b"abcdefghijklmno/", Ok(15)),
+            (b"client3.mail.example.net", Ok(24)),
+        ];
+        for (input, want) in cases {
+            let shown = String::from_utf8_lossy(input);
+            assert_eq!(domain_end(input, 0), *want, "{shown}");
+            assert_eq!(domain_end_naive(input, 0), *want, "{shown}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! that belongs to the other command is as unknown as one nobody defined (555); a known
 //! keyword with a bad or repeated value is a 501 whose text names the rule.
 
-use crate::command::{fold, CommandError};
+use crate::command::{fold, fold_word, CommandError, Line};
 
 /// `BODY=` of MAIL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -107,8 +107,17 @@ const DUP_ORCPT: &str = "Duplicate ORCPT parameter";
 impl MailParams {
     /// Parses the parameters after `MAIL FROM:<path>`: space-separated `KEYWORD[=VALUE]`,
     /// keywords and the BODY/RET values case-insensitive. `input` may start with spaces.
-    #[inline(always)]
     pub fn parse(input: &[u8]) -> Result<MailParams, CommandError> {
+        MailParams::parse_in(Line::new(input), input)
+    }
+
+    /// [`MailParams::parse`] for parameters that are part of `line`, whose UTF-8 check is
+    /// reused.
+    #[inline(always)]
+    pub(crate) fn parse_in<'a>(
+        line: Line<'a>,
+        input: &'a [u8],
+    ) -> Result<MailParams, CommandError> {
         let mut p = MailParams::default();
         for param in Params(input) {
             let (key, value) = param?;
@@ -145,14 +154,14 @@ impl MailParams {
                     once(p.envid.is_none(), DUP_ENVID)?;
                     let v = value
                         .filter(|v| !v.is_empty() && v.len() <= MAX_ENVID)
-                        .and_then(decode_xtext);
+                        .and_then(|v| decode_xtext(line, v));
                     p.envid = Some(v.ok_or(BadParameter(BAD_ENVID))?);
                 }
                 Keyword::Auth => {
                     once(p.auth.is_none(), DUP_AUTH)?;
                     let v = match value {
                         Some(b"<>") => Some("<>".to_owned()),
-                        Some(v) if !v.is_empty() => decode_xtext(v),
+                        Some(v) if !v.is_empty() => decode_xtext(line, v),
                         _ => None,
                     };
                     p.auth = Some(v.ok_or(BadParameter(BAD_AUTH))?);
@@ -167,8 +176,17 @@ impl MailParams {
 impl RcptParams {
     /// Parses the parameters after `RCPT TO:<path>`: space-separated `KEYWORD[=VALUE]`,
     /// keywords and NOTIFY values case-insensitive. `input` may start with spaces.
-    #[inline(always)]
     pub fn parse(input: &[u8]) -> Result<RcptParams, CommandError> {
+        RcptParams::parse_in(Line::new(input), input)
+    }
+
+    /// [`RcptParams::parse`] for parameters that are part of `line`, whose UTF-8 check is
+    /// reused.
+    #[inline(always)]
+    pub(crate) fn parse_in<'a>(
+        line: Line<'a>,
+        input: &'a [u8],
+    ) -> Result<RcptParams, CommandError> {
         let mut p = RcptParams::default();
         for param in Params(input) {
             let (key, value) = param?;
@@ -179,7 +197,9 @@ impl RcptParams {
                 }
                 Keyword::Orcpt => {
                     once(p.orcpt.is_none(), DUP_ORCPT)?;
-                    let v = value.filter(|v| v.len() <= MAX_ORCPT).and_then(parse_orcpt);
+                    let v = value
+                        .filter(|v| v.len() <= MAX_ORCPT)
+                        .and_then(|v| parse_orcpt(line, v));
                     p.orcpt = Some(v.ok_or(BadParameter(BAD_ORCPT))?);
                 }
                 _ => return Err(CommandError::UnknownParameter),
@@ -225,7 +245,7 @@ fn keyword(k: &[u8]) -> Keyword {
     const AUTH: u64 = fold(b"AUTH");
     const NOTIFY: u64 = fold(b"NOTIFY");
     const ORCPT: u64 = fold(b"ORCPT");
-    match fold(k) {
+    match fold_word(k) {
         SIZE => Keyword::Size,
         BODY => Keyword::Body,
         SMTPUTF8 => Keyword::SmtpUtf8,
@@ -240,7 +260,6 @@ fn keyword(k: &[u8]) -> Keyword {
 
 // Byte classes for the parameter grammar, one table lookup per byte on the hot path.
 const KEY: u8 = 1; // esmtp-keyword: ALPHA / DIGIT / "-"
-const XCHAR: u8 = 4; // xtext's xchar: "!".."~" but "+" and "="
 const ATOM: u8 = 8; // atext but "=" (not in an esmtp-value), for ORCPT's addr-type
 
 static CLASS: [u8; 256] = classes();
@@ -253,9 +272,6 @@ const fn classes() -> [u8; 256] {
         let mut f = 0;
         if c.is_ascii_alphanumeric() || c == b'-' {
             f |= KEY;
-        }
-        if c >= 33 && c <= 126 && c != b'+' && c != b'=' {
-            f |= XCHAR;
         }
         if c.is_ascii_alphanumeric()
             || matches!(
@@ -319,9 +335,7 @@ impl<'a> Iterator for Params<'a> {
         let value = if i < s.len() && s[i] == b'=' {
             i += 1;
             let v = i;
-            while i < s.len() && s[i] != b' ' {
-                i += 1;
-            }
+            i += find_space(&s[v..]);
             Some(&s[v..i])
         } else {
             None
@@ -335,10 +349,45 @@ impl<'a> Iterator for Params<'a> {
     }
 }
 
+/// The index of the first space in `s`, or its length. Eight bytes at a time while eight
+/// remain (values are short, but the rest of the line usually follows them): a zero byte of
+/// `word ^ spaces` is a space, and the lowest flagged byte of the classic has-zero-byte test
+/// is exact (false flags only appear above a true one).
+#[inline(always)]
+fn find_space(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*chunk) ^ (ONES * u64::from(b' '));
+        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero != 0 {
+            return i + (zero.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() && s[i] != b' ' {
+        i += 1;
+    }
+    i
+}
+
 /// An unsigned decimal that fits a u64: no sign, no spaces, at least one digit.
 pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
     if s.is_empty() {
         return None;
+    }
+    // Up to 19 digits cannot overflow (10^19 - 1 < 2^64), so the usual SIZE needs no
+    // overflow check per digit: wrapping arithmetic (a non-digit may wrap; it is refused).
+    if s.len() <= 19 {
+        let mut ok = true;
+        let mut n = 0u64;
+        for &c in s {
+            let d = c.wrapping_sub(b'0');
+            ok &= d <= 9;
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        }
+        return ok.then_some(n);
     }
     s.iter().try_fold(0u64, |n, &c| {
         let d = c.wrapping_sub(b'0');
@@ -349,17 +398,21 @@ pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
     })
 }
 
-/// xtext, skipping the decoder's copy loop when there is nothing to decode.
-fn decode_xtext(v: &[u8]) -> Option<String> {
-    if v.iter().all(|&c| is(c, XCHAR)) {
-        // All xchar: the value is its own decoding, and ASCII.
-        return std::str::from_utf8(v).ok().map(str::to_owned);
-    }
-    crate::xtext::decode(v)
+/// xtext, decoded from the line's text. A value that is not UTF-8 holds a byte outside
+/// `!`..`~`, which xtext refuses too.
+#[inline(always)]
+fn decode_xtext<'a>(line: Line<'a>, v: &'a [u8]) -> Option<String> {
+    line.text(v).and_then(crate::xtext::decode_str)
 }
 
 fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
-    if v.eq_ignore_ascii_case(b"NEVER") {
+    // The values are letters only, for which `fold` is an exact case-insensitive match:
+    // one integer comparison per item.
+    const SUCCESS: u64 = fold(b"SUCCESS");
+    const FAILURE: u64 = fold(b"FAILURE");
+    const DELAY: u64 = fold(b"DELAY");
+    const NEVER: u64 = fold(b"NEVER");
+    if fold_word(v) == NEVER {
         return Ok(Notify {
             never: true,
             ..Notify::default()
@@ -367,13 +420,11 @@ fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
     }
     let mut n = Notify::default();
     for item in v.split(|&c| c == b',') {
-        let flag = match item.len() {
-            7 if item.eq_ignore_ascii_case(b"SUCCESS") => &mut n.success,
-            7 if item.eq_ignore_ascii_case(b"FAILURE") => &mut n.failure,
-            5 if item.eq_ignore_ascii_case(b"DELAY") => &mut n.delay,
-            5 if item.eq_ignore_ascii_case(b"NEVER") => {
-                return Err(BadParameter(NOTIFY_NEVER_WITH_OTHERS))
-            }
+        let flag = match fold_word(item) {
+            SUCCESS => &mut n.success,
+            FAILURE => &mut n.failure,
+            DELAY => &mut n.delay,
+            NEVER => return Err(BadParameter(NOTIFY_NEVER_WITH_OTHERS)),
             _ => return Err(BadParameter(BAD_NOTIFY)),
         };
         *flag = true;
@@ -382,15 +433,15 @@ fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
 }
 
 /// `addr-type ";" xtext`; addr-type is an atom (RFC 3461 4.2), e.g. `rfc822`.
-fn parse_orcpt(v: &[u8]) -> Option<Orcpt> {
+fn parse_orcpt<'a>(line: Line<'a>, v: &'a [u8]) -> Option<Orcpt> {
     let semi = v.iter().position(|&c| !is(c, ATOM))?;
     let (ty, addr) = (&v[..semi], &v[semi + 1..]);
     if ty.is_empty() || v[semi] != b';' || addr.is_empty() {
         return None;
     }
     Some(Orcpt {
-        addr_type: std::str::from_utf8(ty).ok()?.to_owned(),
-        addr: decode_xtext(addr)?,
+        addr_type: line.text(ty)?.to_owned(),
+        addr: decode_xtext(line, addr)?,
     })
 }
 
@@ -480,12 +531,45 @@ mod tests {
     }
 
     #[test]
+    fn space_finder() {
+        let cases: &[(&[u8], usize)] = &[
+            (b"", 0),
+            (b" ", 0),
+            (b"abc", 3),
+            (b"abc d", 3),
+            (b"abcdefgh", 8),
+            (b"abcdefg ", 7),
+            (b"abcdefgh ", 8),
+            (b"abcdefghijklmnop q", 16),
+            (b"\xa0\x20", 1),
+            (b"\x21\x1f\x00\xff\xdf\x60\x40\x30 x", 8),
+        ];
+        for (input, want) in cases {
+            assert_eq!(find_space(input), *want, "{:?}", input);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn space_finder_is_position(s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            let want = s.iter().position(|&c| c == b' ').unwrap_or(s.len());
+            proptest::prop_assert_eq!(find_space(&s), want);
+        }
+    }
+
+    #[test]
     fn u64_digits() {
         let cases: &[(&[u8], Option<u64>)] = &[
             (b"0", Some(0)),
             (b"007", Some(7)),
             (b"18446744073709551615", Some(u64::MAX)),
             (b"18446744073709551616", None),
+            (b"9999999999999999999", Some(9_999_999_999_999_999_999)),
+            (b"0000000000000000000000001", Some(1)),
+            (b"99999999999999999999", None),
+            (b"1a", None),
+            (b"/", None),
+            (b":", None),
             (b"", None),
             (b"-1", None),
             (b"1 ", None),

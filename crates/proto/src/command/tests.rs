@@ -48,6 +48,12 @@ fn table() -> Vec<(&'static [u8], Want)> {
     vec![
         // --- verbs, case and spacing ---
         (b"DATA", C(Command::Data)),
+        // A space before the fifth byte: no 4-letter verb, whatever the fifth byte is.
+        (b"DA A x", E(UNKNOWN)),
+        (b"DAT  x", E(UNKNOWN)),
+        (b" DATA", E(UNKNOWN)),
+        (b"DATA\t", C(Command::Data)),
+        (b"DATAX", E(UNKNOWN)),
         (b"data", C(Command::Data)),
         (b"DATA  \t", C(Command::Data)),
         (b"DATA x", E(b"501 5.5.4 Syntax: DATA\r\n")),
@@ -649,4 +655,31 @@ fn bdat_errors_carry_the_size_when_known() {
         Command::parse(b"BDAT x LAST"),
         Err(CommandError::BadBdatSize)
     );
+}
+
+proptest::proptest! {
+    /// The hot-path fold is the const one, for every length around the 4..=8 window.
+    #[test]
+    fn fold_word_is_fold(word in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12)) {
+        proptest::prop_assert_eq!(fold_word(&word), fold(&word));
+    }
+}
+
+#[test]
+fn fold_word_table() {
+    for w in [
+        &b""[..],
+        b"a",
+        b"RCPT",
+        b"rcpt",
+        b"ENVID",
+        b"NoTiFy",
+        b"STARTTLS",
+        b"SMTPUTF8",
+        b"ninechars",
+    ] {
+        assert_eq!(fold_word(w), fold(w), "{:?}", String::from_utf8_lossy(w));
+    }
+    assert_eq!(fold_word(b"STARTTLS"), STARTTLS);
+    assert_eq!(fold_word(b"ninechars"), 0);
 }
