@@ -117,7 +117,7 @@ const QUEUE_READ: Reply = Reply::fixed(451, Enhanced(4, 3, 0), "Cannot read the 
 
 /// Most jobs waiting on hops at once: beyond it the dispatcher leaves the rest in the
 /// queue for its next round, so a backlog of a million messages costs no memory here.
-const MAX_QUEUED_JOBS: usize = 4096;
+const MAX_QUEUED_JOBS: usize = 1024;
 
 /// The recipients of one message that go to one hop.
 #[derive(Debug)]
@@ -250,7 +250,14 @@ impl Worker {
     }
 
     async fn dispatch_due(self: &Rc<Self>, now: u64) {
-        for id in self.shard.due(now) {
+        let room = MAX_QUEUED_JOBS.saturating_sub(self.queued.get());
+        if room == 0 {
+            return;
+        }
+        // Busy messages are still due until their outcomes are written: look past them,
+        // but not at the whole backlog (that made a deep queue quadratic to drain).
+        let busy = self.busy.borrow().len();
+        for id in self.shard.due_first(now, busy + room) {
             if self.queued.get() >= MAX_QUEUED_JOBS {
                 break;
             }

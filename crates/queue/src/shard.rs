@@ -617,6 +617,13 @@ impl<I: SegmentIo> Shard<I> {
         self.inner.borrow().state.index.due(now).collect()
     }
 
+    /// The first `max` messages due at `now`, earliest first: what a worker that can take
+    /// only so many jobs asks for, so that a large backlog costs it `max`, not the whole
+    /// queue, per look.
+    pub fn due_first(&self, now: u64, max: usize) -> Vec<MessageId> {
+        self.inner.borrow().state.index.due(now).take(max).collect()
+    }
+
     /// The earliest next attempt and its message, for a worker deciding how long to sleep.
     pub fn earliest(&self) -> Option<(u64, MessageId)> {
         self.inner.borrow().state.index.earliest()

@@ -258,3 +258,27 @@ fn inspect_reads_a_live_shard_without_the_lock() {
         .unwrap()
         .is_empty());
 }
+
+/// A worker asks for only as many due messages as it can take: `due_first` is the prefix
+/// of `due`, earliest first.
+#[test]
+fn due_first_is_a_prefix_of_due() {
+    let tmp = TempDir::new("due-first");
+    run(async {
+        let (shard, _) = Shard::open(tmp.path(), 0, ShardConfig::default())
+            .await
+            .unwrap();
+        for i in 0..10 {
+            shard
+                .append_message(message(i, 1, "d.example", 10))
+                .await
+                .unwrap();
+        }
+        let now = u64::MAX / 2;
+        let all = shard.due(now);
+        assert_eq!(all.len(), 10);
+        assert_eq!(shard.due_first(now, 3), all[..3].to_vec());
+        assert_eq!(shard.due_first(now, 50), all);
+        assert!(shard.due_first(now, 0).is_empty());
+    });
+}
