@@ -19,6 +19,13 @@ fn state(o: &Option<Outcome>) -> String {
     }
 }
 
+/// An arrival time as an RFC 5322 date in UTC, as in the Received header.
+fn date(unix: u64) -> String {
+    let mut out = Vec::with_capacity(32);
+    tern_proto::received::write_date(i64::try_from(unix).unwrap_or(i64::MAX), 0, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn summary(m: &QueuedMessage) -> String {
     let env = &m.meta.envelope;
     let rcpts: Vec<String> = env
@@ -38,15 +45,15 @@ fn summary(m: &QueuedMessage) -> String {
     format!(
         "{}  {}  {} bytes  from {}  to {}",
         m.meta.id,
-        m.meta.arrival,
+        date(m.meta.arrival),
         m.body_len,
         env.from,
         rcpts.join(", ")
     )
 }
 
-/// One line per queued message: id, arrival (unix seconds), size, sender, recipients with
-/// their state.
+/// One line per queued message: id, arrival (RFC 5322 date, UTC), size, sender,
+/// recipients with their state.
 pub fn list(config: &Config) -> Result<String, String> {
     let messages = inspect(&config.server.data_dir).map_err(|e| format!("tern: {e}"))?;
     let mut out = String::new();
@@ -73,7 +80,7 @@ pub fn show(config: &Config, id: &str) -> Result<Vec<u8>, String> {
     let env = &m.meta.envelope;
     let mut out = String::new();
     let _ = writeln!(out, "id: {}", m.meta.id);
-    let _ = writeln!(out, "arrival: {}", m.meta.arrival);
+    let _ = writeln!(out, "arrival: {}", date(m.meta.arrival));
     let c = &m.meta.client;
     let _ = writeln!(
         out,
