@@ -34,6 +34,7 @@ pub fn envelope(tag: u64) -> (ClientInfo, Envelope) {
 pub fn message(tag: u64, body_len: usize) -> NewMessage {
     let (client, envelope) = envelope(tag);
     NewMessage {
+        head: Vec::new(),
         arrival: 1_700_000_000 + tag,
         client,
         envelope,

@@ -147,6 +147,17 @@ fn frame(out: &mut Vec<u8>, kind: u8, payload: impl FnOnce(&mut Vec<u8>)) -> usi
 
 /// Appends a framed message record. Returns its framed length.
 pub fn encode_message(out: &mut Vec<u8>, meta: &MessageMeta, body: &[u8]) -> usize {
+    encode_message_parts(out, meta, &[], body)
+}
+
+/// [`encode_message`] for a body given in two parts, `head` then `body`, stored as one:
+/// the server prepends its Received header this way without copying the message first.
+pub fn encode_message_parts(
+    out: &mut Vec<u8>,
+    meta: &MessageMeta,
+    head: &[u8],
+    body: &[u8],
+) -> usize {
     frame(out, KIND_MESSAGE, |o| {
         meta.id.encode(o);
         put_u64(o, meta.arrival);
@@ -162,7 +173,8 @@ pub fn encode_message(out: &mut Vec<u8>, meta: &MessageMeta, body: &[u8]) -> usi
             put_mailbox(o, r.path.mailbox());
             put_rcpt_params(o, &r.params);
         }
-        put_u32(o, body.len() as u32);
+        put_u32(o, (head.len() + body.len()) as u32);
+        o.extend_from_slice(head);
         o.extend_from_slice(body);
     })
 }

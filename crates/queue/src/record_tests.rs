@@ -183,3 +183,12 @@ proptest! {
         prop_assert_eq!(decode(o[8], &o[HEADER_LEN..]), Ok(Record::Outcome { id: ID, rcpt, outcome }));
     }
 }
+
+#[test]
+fn a_body_in_two_parts_is_stored_as_one() {
+    let meta = sample_meta(ID, 2);
+    let (mut whole, mut parts) = (Vec::new(), Vec::new());
+    let n = encode_message(&mut whole, &meta, b"Received: x\r\nHi\r\n");
+    let m = encode_message_parts(&mut parts, &meta, b"Received: x\r\n", b"Hi\r\n");
+    assert_eq!((n, &parts), (m, &whole));
+}

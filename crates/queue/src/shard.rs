@@ -74,6 +74,9 @@ pub struct NewMessage {
     pub client: ClientInfo,
     /// The envelope.
     pub envelope: Envelope,
+    /// Bytes stored in front of the body, as part of it: the server's Received header.
+    /// Separate so the message need not be copied to prepend it.
+    pub head: Vec<u8>,
     /// The body as received (after dot-unstuffing).
     pub body: Vec<u8>,
 }
@@ -312,6 +315,7 @@ impl<I: SegmentIo> Shard<I> {
             arrival,
             client,
             envelope,
+            head,
             body,
         } = msg;
         let (meta, batch, off, len) = {
@@ -326,7 +330,7 @@ impl<I: SegmentIo> Shard<I> {
                 envelope,
             };
             let off = s.pending.len();
-            let len = record::encode_message(&mut s.pending, &meta, &body);
+            let len = record::encode_message_parts(&mut s.pending, &meta, &head, &body);
             if s.written + s.pending.len() as u64 > self.config.max_disk_use {
                 s.pending.truncate(off);
                 return Err(AppendError::DiskFull);
@@ -342,7 +346,7 @@ impl<I: SegmentIo> Shard<I> {
         self.inner
             .borrow_mut()
             .state
-            .add_message(meta, body.len() as u32, location);
+            .add_message(meta, (head.len() + body.len()) as u32, location);
         Ok(())
     }
 

@@ -199,7 +199,9 @@ impl Core {
             .as_secs();
         let helo = session.helo().unwrap_or("unknown");
         let env = &message.envelope;
-        let mut body = Vec::with_capacity(message.body.len() + 256);
+        // The Received header goes in front of the body as the record's head: the queue
+        // writes both into its batch, so the message is not copied to prepend it.
+        let mut head = Vec::with_capacity(256);
         Received {
             helo,
             client_ip: peer.ip(),
@@ -218,8 +220,7 @@ impl Core {
                 offset_minutes: 0,
             },
         }
-        .write(&mut body);
-        body.extend_from_slice(&message.body);
+        .write(&mut head);
         let new = NewMessage {
             arrival: now,
             client: tern_queue::ClientInfo {
@@ -229,7 +230,8 @@ impl Core {
                 tls: session.tls(),
             },
             envelope: message.envelope,
-            body,
+            head,
+            body: message.body,
         };
         match self.queue.append_reserved(id, new).await {
             Ok(()) => {

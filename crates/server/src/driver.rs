@@ -121,10 +121,20 @@ pub async fn serve(
                 let _ = conn.flush(&mut session).await;
                 return End::Closed;
             }
-            // Not offered by this runtime yet (STARTTLS, AUTH, ETRN): the session only asks
-            // for them when the features are on, so reaching here is a bug; fail safe.
-            Action::StartTls | Action::Authenticate(_) | Action::Etrn(_) => {
-                session.etrn_result(&reply::LOCAL_ERROR);
+            // The session asks for these only when `core::session_config` turns the
+            // features on, which it does not until the runtime serves them; answer each
+            // the way a server without the feature would, and go on.
+            Action::Authenticate(_) => {
+                session.auth_result(None);
+                continue;
+            }
+            Action::Etrn(_) => {
+                session.etrn_result(&reply::ETRN_UNABLE);
+                continue;
+            }
+            Action::StartTls => {
+                // 220 was already written: the client now expects a handshake, so the
+                // connection cannot go on in plaintext.
                 let _ = conn.flush(&mut session).await;
                 return End::Closed;
             }

@@ -188,6 +188,7 @@ impl Worker {
             ..MailParams::default()
         };
         let bounce = NewMessage {
+            head: Vec::new(),
             arrival: now,
             client: ClientInfo {
                 helo: self.config.hostname.clone(),

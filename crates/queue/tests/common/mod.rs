@@ -53,6 +53,7 @@ pub fn message(tag: u64, rcpts: usize, domain: &str, body_len: usize) -> NewMess
         .map(|i| b'a' + ((i as u64 + tag) % 26) as u8)
         .collect();
     NewMessage {
+        head: Vec::new(),
         arrival: 1_700_000_000 + tag,
         client: ClientInfo {
             helo: "client.example".into(),
