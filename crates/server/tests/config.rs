@@ -269,3 +269,24 @@ fn serve_and_queue_report_a_missing_config_file() {
         );
     }
 }
+
+#[test]
+fn shipped_examples_are_ok() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let out = check_config(&path);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: {}",
+                path.display(),
+                text(&out.stderr)
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "no example in {}", dir.display());
+}
