@@ -32,13 +32,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use glommio::spawn_local;
 use glommio::timer::sleep;
-use glommio::{spawn_local, Task};
 use rustls::pki_types::CertificateDer;
 use tern_proto::client::{local, BodyFormat, ClientEvent, TlsPolicy};
 use tern_proto::reply::{Enhanced, Reply};
 use tern_proto::{Envelope, ForwardPath, MailParams, RcptParams, Recipient, ReversePath};
-use tern_queue::{ClientInfo, MessageId, NewMessage, Outcome, QueuedMessage, Shard};
+use tern_queue::{ClientInfo, MessageId, NewMessage, Outcome, QueuedMessage, Shard, Staged};
 
 use crate::conn::{Conn, Timeouts, TlsSetup};
 use crate::dns::Dns;
@@ -346,13 +346,13 @@ impl Worker {
                 }
             }
         }
-        if !immediate.is_empty() {
-            self.record(id, immediate).await;
-        }
+        let staged = self.stage_outcomes(id, immediate);
         if jobs.is_empty() {
             self.finish_if_final(id).await;
+            self.durable(id, staged).await;
             return;
         }
+        self.durable(id, staged).await;
         self.busy.borrow_mut().insert(id, jobs.len());
         let mut hops = self.hops.borrow_mut();
         for (hop, rcpts) in jobs {

@@ -46,5 +46,7 @@ pub use id::MessageId;
 pub use inspect::{inspect, read_body_offline};
 pub use record::{ClientInfo, Envelope, MessageMeta, Outcome, Recipient};
 pub use recover::{Skipped, TailCut};
-pub use shard::{shard_dir, CompactReport, NewMessage, Recovered, Shard, ShardConfig, ShardStats};
+pub use shard::{
+    shard_dir, CompactReport, NewMessage, Recovered, Shard, ShardConfig, ShardStats, Staged,
+};
 pub use state::{Location, QueuedMessage};

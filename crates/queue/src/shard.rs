@@ -145,6 +145,28 @@ impl Batch {
     }
 }
 
+/// A record in a group-commit batch that may not be durable yet. Batches land in order,
+/// so awaiting the last record staged makes every earlier one durable too.
+#[must_use = "a staged record is durable only once `durable` has returned Ok"]
+pub struct Staged<'a, I: SegmentIo = GlommioIo> {
+    shard: &'a Shard<I>,
+    batch: Rc<Batch>,
+}
+
+impl<I: SegmentIo> std::fmt::Debug for Staged<'_, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged").finish_non_exhaustive()
+    }
+}
+
+impl<I: SegmentIo> Staged<'_, I> {
+    /// Waits until the record's batch is written and synced (leading the flush if none is
+    /// in flight).
+    pub async fn durable(self) -> Result<(), AppendError> {
+        self.shard.wait(&self.batch).await.map(drop)
+    }
+}
+
 /// Resolves after the next wake-up of its batch (done, or time to lead the next flush).
 struct Woken<'a> {
     batch: &'a Batch,
@@ -358,31 +380,49 @@ impl<I: SegmentIo> Shard<I> {
         rcpt: u32,
         outcome: Outcome,
     ) -> Result<(), AppendError> {
-        let batch = {
-            let mut s = self.inner.borrow_mut();
-            if s.poisoned {
-                return Err(AppendError::Io);
-            }
-            record::encode_outcome(&mut s.pending, id, rcpt, &outcome);
-            s.state.set_outcome(id, rcpt, outcome);
-            s.batch.clone()
-        };
-        self.wait(&batch).await.map(drop)
+        self.stage_outcome(id, rcpt, outcome)?.durable().await
+    }
+
+    /// Puts an outcome record in the current batch and updates the in-memory state at
+    /// once, without waiting: records staged back to back share one fdatasync, which
+    /// [`Staged::durable`] awaits. A caller that stages the outcomes of a message and then
+    /// its done record pays for one sync, not two.
+    pub fn stage_outcome(
+        &self,
+        id: MessageId,
+        rcpt: u32,
+        outcome: Outcome,
+    ) -> Result<Staged<'_, I>, AppendError> {
+        let mut s = self.inner.borrow_mut();
+        if s.poisoned {
+            return Err(AppendError::Io);
+        }
+        record::encode_outcome(&mut s.pending, id, rcpt, &outcome);
+        s.state.set_outcome(id, rcpt, outcome);
+        Ok(Staged {
+            shard: self,
+            batch: s.batch.clone(),
+        })
     }
 
     /// Records that message `id` needs no more work; returns once it is durable. The
     /// message leaves the in-memory state at once.
     pub async fn mark_done(&self, id: MessageId) -> Result<(), AppendError> {
-        let batch = {
-            let mut s = self.inner.borrow_mut();
-            if s.poisoned {
-                return Err(AppendError::Io);
-            }
-            record::encode_done(&mut s.pending, id);
-            s.state.remove(id);
-            s.batch.clone()
-        };
-        self.wait(&batch).await.map(drop)
+        self.stage_done(id)?.durable().await
+    }
+
+    /// [`Shard::mark_done`] without waiting; see [`Shard::stage_outcome`].
+    pub fn stage_done(&self, id: MessageId) -> Result<Staged<'_, I>, AppendError> {
+        let mut s = self.inner.borrow_mut();
+        if s.poisoned {
+            return Err(AppendError::Io);
+        }
+        record::encode_done(&mut s.pending, id);
+        s.state.remove(id);
+        Ok(Staged {
+            shard: self,
+            batch: s.batch.clone(),
+        })
     }
 
     /// Waits for `batch` to land, leading flushes whenever none is in flight.

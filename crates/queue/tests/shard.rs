@@ -282,3 +282,39 @@ fn due_first_is_a_prefix_of_due() {
         assert!(shard.due_first(now, 0).is_empty());
     });
 }
+
+/// Outcomes staged back to back, then the done record, land with one fdatasync, and the
+/// state changes at once, before it.
+#[test]
+fn staged_outcomes_and_done_share_one_sync() {
+    let tmp = TempDir::new("staged");
+    run(async {
+        let (shard, _) = Shard::open(tmp.path(), 0, ShardConfig::default())
+            .await
+            .unwrap();
+        let id = shard
+            .append_message(message(1, 2, "d.example", 10))
+            .await
+            .unwrap();
+        let before = shard.stats().syncs;
+        let a = shard.stage_outcome(id, 0, Outcome::Delivered).unwrap();
+        let b = shard.stage_outcome(id, 1, Outcome::Delivered).unwrap();
+        assert_eq!(
+            shard.get(id).unwrap().next_attempt(),
+            None,
+            "state is updated at once"
+        );
+        let done = shard.stage_done(id).unwrap();
+        assert!(shard.get(id).is_none());
+        done.durable().await.unwrap();
+        a.durable().await.unwrap();
+        b.durable().await.unwrap();
+        assert_eq!(shard.stats().syncs, before + 1);
+    });
+    run(async {
+        let (shard, _) = Shard::open(tmp.path(), 0, ShardConfig::default())
+            .await
+            .unwrap();
+        assert!(shard.ids().is_empty(), "the done record survived reopen");
+    });
+}

@@ -53,7 +53,7 @@ impl Worker {
                     })
                 })
                 .collect();
-            self.record(job.id, outcomes).await;
+            let staged = self.stage_outcomes(job.id, outcomes);
             if !delayed.is_empty() {
                 match self.shard.read_body(job.id).await {
                     Ok(body) => {
@@ -63,8 +63,23 @@ impl Worker {
                     Err(e) => eprintln!("tern: cannot read {} for its delay notice: {e}", job.id),
                 }
             }
+            // When the message is now final, job_done stages its done record behind the
+            // outcomes and waits for that one sync; otherwise the outcomes' own sync is
+            // awaited below (at once if it already landed).
+            self.job_done(job.id).await;
+            self.durable(job.id, staged).await;
+            return;
         }
         self.job_done(job.id).await;
+    }
+
+    /// Waits for staged records to be durable, logging a failure.
+    pub(super) async fn durable(&self, id: MessageId, staged: Option<Staged<'_>>) {
+        if let Some(s) = staged {
+            if let Err(e) = s.durable().await {
+                eprintln!("tern: cannot record the outcomes of {id}: {e}");
+            }
+        }
     }
 
     pub(super) async fn job_done(&self, id: MessageId) {
@@ -87,22 +102,22 @@ impl Worker {
         }
     }
 
-    /// Writes outcomes; they share a group commit.
-    pub(super) async fn record(&self, id: MessageId, outcomes: Vec<(u32, Outcome)>) {
-        let tasks: Vec<Task<()>> = outcomes
-            .into_iter()
-            .map(|(i, outcome)| {
-                let shard = Rc::clone(&self.shard);
-                spawn_local(async move {
-                    if let Err(e) = shard.append_outcome(id, i, outcome).await {
-                        eprintln!("tern: cannot record the outcome of {id} recipient {i}: {e}");
-                    }
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await;
+    /// Stages the outcomes of `id` in the current group-commit batch (the in-memory state
+    /// is updated at once) and returns the last one, to be awaited: one sync covers them
+    /// all, and the done record if it follows before the flush.
+    pub(super) fn stage_outcomes(
+        &self,
+        id: MessageId,
+        outcomes: Vec<(u32, Outcome)>,
+    ) -> Option<Staged<'_>> {
+        let mut last = None;
+        for (i, outcome) in outcomes {
+            match self.shard.stage_outcome(id, i, outcome) {
+                Ok(s) => last = Some(s),
+                Err(e) => eprintln!("tern: cannot record the outcome of {id} recipient {i}: {e}"),
+            }
         }
+        last
     }
 
     /// When every recipient of `id` is final: queue the bounce if one is owed, then mark
