@@ -107,9 +107,14 @@ mod tests {
     fn per_ip_and_per_core_limits() {
         let ips = Arc::new(IpTable::new(2));
         let a = Rc::new(Limits::new(3, Arc::clone(&ips)));
-        let b = Rc::new(Limits::new(3, ips));
+        let b = Rc::new(Limits::new(3, Arc::clone(&ips)));
         let ip1: IpAddr = "127.0.0.1".parse().unwrap();
-        let ip2: IpAddr = "127.0.0.2".parse().unwrap();
+        // Another address in another slot (two addresses share one with odds 1 in 65,536,
+        // which would make this test fail by chance).
+        let ip2: IpAddr = (2..=255u8)
+            .map(|n| IpAddr::from([127, 0, 0, n]))
+            .find(|ip| !std::ptr::eq(ips.slot(*ip), ips.slot(ip1)))
+            .unwrap();
         let p1 = a.admit(ip1).unwrap();
         let _p2 = b.admit(ip1).unwrap();
         // The third from the same IP is refused, whichever core it lands on.
