@@ -11,7 +11,7 @@ use glommio::timer::sleep;
 use glommio::{spawn_local, Task};
 use tern_proto::received::{sole_recipient, Received, Timestamp, WithProtocol};
 use tern_proto::server::{ClientInfo, Features, Message, Session, SessionConfig, StoreError};
-use tern_queue::{AppendError, MessageId, NewMessage, Shard, ShardConfig};
+use tern_queue::{AppendError, NewMessage, Shard, ShardConfig};
 
 use crate::config::{self, Config};
 use crate::conn_limit::{IpTable, Limits};
@@ -184,13 +184,13 @@ impl Core {
     }
 
     /// Makes a message durable: prepends the Received header and appends it to the
-    /// shard. Returns only after the record is synced.
+    /// shard. Returns the queue id as text only after the record is synced.
     pub async fn store(
         &self,
         session: &Session,
         peer: SocketAddr,
         message: Message,
-    ) -> Result<MessageId, StoreError> {
+    ) -> Result<String, StoreError> {
         let id = self.queue.reserve_id();
         let id_text = id.to_string();
         let now = SystemTime::now()
@@ -236,7 +236,8 @@ impl Core {
         match self.queue.append_reserved(id, new).await {
             Ok(()) => {
                 self.delivery_wake.notify();
-                Ok(id)
+                // The id as the Received header names it, for the 250 reply.
+                Ok(id_text)
             }
             Err(AppendError::DiskFull) => Err(StoreError::DiskFull),
             Err(AppendError::Io) => Err(StoreError::Io),

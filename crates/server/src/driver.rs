@@ -110,8 +110,7 @@ pub async fn serve(
                     Some(message) => core.store(&session, peer, message).await,
                     None => Err(StoreError::Io),
                 };
-                let id = result.map(|id| id.to_string());
-                if let Some(Action::Close) = session.stored(id.as_deref().map_err(|e| *e)) {
+                if let Some(Action::Close) = session.stored(result.as_deref().map_err(|e| *e)) {
                     let _ = conn.flush(&mut session).await;
                     return End::Closed;
                 }
