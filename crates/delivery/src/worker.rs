@@ -17,10 +17,11 @@
 //!
 //! # Crash window
 //!
-//! A recipient's `Delivered` outcome is written after the hop's 250 and returns once it is
-//! synced. A crash between the two (the 250 received, the outcome not yet on disk) makes
-//! the restarted worker deliver that recipient again: that window, one fdatasync long, is
-//! the only source of duplicates. Likewise a bounce queued just before a crash that beat
+//! A recipient's `Delivered` outcome is staged after the hop's 250 and lands with the next
+//! group commit; the connection goes on to its next message meanwhile, and a task of its
+//! own waits for the sync. A crash between the two (the 250 received, the outcome not yet
+//! on disk) makes the restarted worker deliver that recipient again: that window, about
+//! one fdatasync long, is the only source of duplicates. Likewise a bounce queued just before a crash that beat
 //! the message's done record can be sent twice.
 
 use std::cell::{Cell, RefCell};
@@ -159,6 +160,8 @@ pub struct Worker {
     connections: Cell<usize>,
     queued: Cell<usize>,
     stopping: Cell<bool>,
+    /// Background waits for staged records (see `durable_later`) not yet landed.
+    syncing: Rc<Cell<usize>>,
 }
 
 fn now_unix() -> u64 {
@@ -195,6 +198,7 @@ impl Worker {
             connections: Cell::new(0),
             queued: Cell::new(0),
             stopping: Cell::new(false),
+            syncing: Rc::default(),
         })
     }
 
@@ -244,7 +248,8 @@ impl Worker {
             hop.more.notify();
         }
         let deadline = Instant::now() + grace;
-        while self.connections.get() > 0 && Instant::now() < deadline {
+        while (self.connections.get() > 0 || self.syncing.get() > 0) && Instant::now() < deadline
+        {
             sleep(Duration::from_millis(10)).await;
         }
     }
@@ -347,12 +352,11 @@ impl Worker {
             }
         }
         let staged = self.stage_outcomes(id, immediate);
+        self.durable_later(id, staged);
         if jobs.is_empty() {
             self.finish_if_final(id).await;
-            self.durable(id, staged).await;
             return;
         }
-        self.durable(id, staged).await;
         self.busy.borrow_mut().insert(id, jobs.len());
         let mut hops = self.hops.borrow_mut();
         for (hop, rcpts) in jobs {

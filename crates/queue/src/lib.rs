@@ -27,6 +27,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cache;
 pub mod compact;
 pub mod error;
 pub mod id;
@@ -47,6 +48,7 @@ pub use inspect::{inspect, read_body_offline};
 pub use record::{ClientInfo, Envelope, MessageMeta, Outcome, Recipient};
 pub use recover::{Skipped, TailCut};
 pub use shard::{
-    shard_dir, CompactReport, NewMessage, Recovered, Shard, ShardConfig, ShardStats, Staged,
+    shard_dir, CompactReport, Detached, NewMessage, Recovered, Shard, ShardConfig, ShardStats,
+    Staged,
 };
 pub use state::{Location, QueuedMessage};

@@ -25,6 +25,7 @@
 //! their flush fails the shard is poisoned or the record is lost; the worst case after the
 //! restart is a repeated delivery attempt, never a lost message.
 
+use crate::cache::{self, BodyCache};
 use crate::compact::{self, CompactPolicy, SegmentInfo};
 use crate::error::{AppendError, OpenError, ReadError};
 use crate::id::MessageId;
@@ -112,6 +113,8 @@ pub struct ShardStats {
     pub segments: usize,
     /// Messages still queued.
     pub messages: usize,
+    /// Bytes of new messages kept in memory for their first delivery attempt.
+    pub cached_bytes: usize,
 }
 
 /// What one compaction did.
@@ -165,6 +168,31 @@ impl<I: SegmentIo> Staged<'_, I> {
     pub async fn durable(self) -> Result<(), AppendError> {
         self.shard.wait(&self.batch).await.map(drop)
     }
+
+    /// Lets go of the shard borrow, for a task that owns the shard through an `Rc` and
+    /// waits there with [`Shard::durable`] while its caller goes on.
+    pub fn detach(self) -> Detached {
+        Detached {
+            batch: self.batch,
+            shard: (self.shard.shard_no, self.shard.epoch),
+        }
+    }
+}
+
+/// A [`Staged`] record without the borrow of its shard; see [`Staged::detach`].
+#[must_use = "a staged record is durable only once `Shard::durable` has returned Ok"]
+pub struct Detached {
+    batch: Rc<Batch>,
+    /// Which shard (number, epoch) staged it: another shard's flush would never land it.
+    shard: (u16, u64),
+}
+
+impl std::fmt::Debug for Detached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detached")
+            .field("shard", &self.shard)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Resolves after the next wake-up of its batch (done, or time to lead the next flush).
@@ -202,6 +230,8 @@ struct Inner<F> {
     poisoned: bool,
     syncs: u64,
     records: u64,
+    /// New messages' bytes for their first delivery attempt.
+    cache: BodyCache,
 }
 
 /// One core's queue shard. Not `Send`: it lives on its core's executor.
@@ -295,6 +325,7 @@ impl<I: SegmentIo> Shard<I> {
             poisoned: false,
             syncs: 0,
             records: 0,
+            cache: BodyCache::new(cache::BUDGET),
         };
         let shard = Shard {
             io,
@@ -365,10 +396,10 @@ impl<I: SegmentIo> Shard<I> {
             offset: base + off,
             len,
         };
-        self.inner
-            .borrow_mut()
-            .state
+        let mut s = self.inner.borrow_mut();
+        s.state
             .add_message(meta, (head.len() + body.len()) as u32, location);
+        s.cache.insert(id, head, body);
         Ok(())
     }
 
@@ -398,6 +429,10 @@ impl<I: SegmentIo> Shard<I> {
             return Err(AppendError::Io);
         }
         record::encode_outcome(&mut s.pending, id, rcpt, &outcome);
+        if matches!(outcome, Outcome::Deferred { .. }) {
+            // The next attempt is minutes away: not worth the memory until then.
+            s.cache.remove(id);
+        }
         s.state.set_outcome(id, rcpt, outcome);
         Ok(Staged {
             shard: self,
@@ -419,10 +454,27 @@ impl<I: SegmentIo> Shard<I> {
         }
         record::encode_done(&mut s.pending, id);
         s.state.remove(id);
+        s.cache.remove(id);
         Ok(Staged {
             shard: self,
             batch: s.batch.clone(),
         })
+    }
+
+    /// Waits until a record staged with [`Shard::stage_outcome`] or [`Shard::stage_done`]
+    /// and then [detached](Staged::detach) is durable.
+    ///
+    /// # Panics
+    ///
+    /// If `record` was staged on another shard (a programming error: this shard's flushes
+    /// would never land it, so the wait could not end).
+    pub async fn durable(&self, record: Detached) -> Result<(), AppendError> {
+        assert_eq!(
+            record.shard,
+            (self.shard_no, self.epoch),
+            "a record detached from another shard"
+        );
+        self.wait(&record.batch).await.map(drop)
     }
 
     /// Waits for `batch` to land, leading flushes whenever none is in flight.
@@ -628,15 +680,15 @@ impl<I: SegmentIo> Shard<I> {
         Ok(report)
     }
 
-    /// Reads back the body of a queued message (for delivery).
+    /// Reads back the body of a queued message (for delivery). A message queued by this run and not yet deferred is served from memory.
     pub async fn read_body(&self, id: MessageId) -> Result<Vec<u8>, ReadError> {
-        let loc = self
-            .inner
-            .borrow()
-            .state
-            .messages
-            .get(&id)
-            .map(|m| m.location);
+        let loc = {
+            let s = self.inner.borrow();
+            if let Some(bytes) = s.cache.get(id) {
+                return Ok(bytes);
+            }
+            s.state.messages.get(&id).map(|m| m.location)
+        };
         let loc = loc.ok_or(ReadError::NotFound)?;
         let path = segment_path(&self.dir, loc.segment);
         let bytes = self
@@ -704,6 +756,7 @@ impl<I: SegmentIo> Shard<I> {
             disk_use: s.written,
             segments: s.segments.len(),
             messages: s.state.messages.len(),
+            cached_bytes: s.cache.bytes(),
         }
     }
 }

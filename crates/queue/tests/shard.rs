@@ -318,3 +318,53 @@ fn staged_outcomes_and_done_share_one_sync() {
         assert!(shard.ids().is_empty(), "the done record survived reopen");
     });
 }
+
+/// A new message's first read comes from memory (the segment on disk is wiped here to
+/// prove it); after a deferral the next read goes to the segment again, and a done
+/// message is gone from both.
+#[test]
+fn new_bodies_are_served_from_memory_until_deferred_or_done() {
+    let tmp = TempDir::new("cache");
+    run(async {
+        let (shard, _) = Shard::open(tmp.path(), 0, ShardConfig::default())
+            .await
+            .unwrap();
+        let mut with_head = message(1, 1, "d.example", 300);
+        with_head.head = b"Received: from x\r\n".to_vec();
+        let a = shard.append_message(with_head.clone()).await.unwrap();
+        let b = shard
+            .append_message(message(2, 1, "d.example", 200))
+            .await
+            .unwrap();
+        assert_eq!(shard.stats().cached_bytes, with_head.head.len() + 300 + 200);
+        for entry in std::fs::read_dir(shard.dir()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "seg") {
+                let len = std::fs::metadata(&path).unwrap().len() as usize;
+                std::fs::write(&path, vec![0u8; len]).unwrap();
+            }
+        }
+        let mut want = with_head.head.clone();
+        want.extend_from_slice(&with_head.body);
+        assert_eq!(shard.read_body(a).await.unwrap(), want);
+        assert_eq!(
+            shard.read_body(a).await.unwrap(),
+            want,
+            "a read does not evict: a second hop or the bounce reads it again"
+        );
+        let deferred = Outcome::Deferred {
+            next_attempt: 1_700_009_000,
+            attempts: 1,
+            reply: "451 4.4.1 later".into(),
+        };
+        shard.append_outcome(a, 0, deferred).await.unwrap();
+        assert!(
+            shard.read_body(a).await.is_err(),
+            "deferred: read from the (wiped) segment"
+        );
+        assert_eq!(shard.stats().cached_bytes, 200);
+        shard.mark_done(b).await.unwrap();
+        assert_eq!(shard.stats().cached_bytes, 0);
+        assert!(shard.read_body(b).await.is_err());
+    });
+}

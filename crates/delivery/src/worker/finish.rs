@@ -64,22 +64,31 @@ impl Worker {
                 }
             }
             // When the message is now final, job_done stages its done record behind the
-            // outcomes and waits for that one sync; otherwise the outcomes' own sync is
-            // awaited below (at once if it already landed).
+            // outcomes: one sync lands both.
+            self.durable_later(job.id, staged);
             self.job_done(job.id).await;
-            self.durable(job.id, staged).await;
             return;
         }
         self.job_done(job.id).await;
     }
 
-    /// Waits for staged records to be durable, logging a failure.
-    pub(super) async fn durable(&self, id: MessageId, staged: Option<Staged<'_>>) {
-        if let Some(s) = staged {
-            if let Err(e) = s.durable().await {
-                eprintln!("tern: cannot record the outcomes of {id}: {e}");
+    /// Lets staged records become durable in a task of their own, logging a failure: the
+    /// caller, a connection with the next message to send, does not wait for the sync.
+    /// Nothing else waits for it either: the in-memory state already says what the
+    /// records say, and a failed sync poisons the shard, which stops new work.
+    pub(super) fn durable_later(&self, id: MessageId, staged: Option<Staged<'_>>) {
+        let Some(staged) = staged else { return };
+        let record = staged.detach();
+        let shard = Rc::clone(&self.shard);
+        let syncing = Rc::clone(&self.syncing);
+        syncing.set(syncing.get() + 1);
+        spawn_local(async move {
+            if let Err(e) = shard.durable(record).await {
+                eprintln!("tern: cannot record the delivery state of {id}: {e}");
             }
-        }
+            syncing.set(syncing.get() - 1);
+        })
+        .detach();
     }
 
     pub(super) async fn job_done(&self, id: MessageId) {
@@ -154,8 +163,11 @@ impl Worker {
                 Err(e) => eprintln!("tern: cannot read {id} for its bounce: {e}"),
             }
         }
-        if let Err(e) = self.shard.mark_done(id).await {
-            eprintln!("tern: cannot mark {id} done: {e}");
+        // A bounce owed is durable by now (append_message waited for it): the done record
+        // can follow without holding the connection up.
+        match self.shard.stage_done(id) {
+            Ok(staged) => self.durable_later(id, Some(staged)),
+            Err(e) => eprintln!("tern: cannot mark {id} done: {e}"),
         }
     }
 
