@@ -120,6 +120,9 @@ const QUEUE_READ: Reply = Reply::fixed(451, Enhanced(4, 3, 0), "Cannot read the 
 /// queue for its next round, so a backlog of a million messages costs no memory here.
 const MAX_QUEUED_JOBS: usize = 1024;
 
+/// When the jobs queued fall to this many, the dispatcher is woken to queue more.
+const REFILL_AT: usize = MAX_QUEUED_JOBS / 2;
+
 /// The recipients of one message that go to one hop.
 #[derive(Debug)]
 struct Job {
@@ -396,7 +399,14 @@ impl Worker {
     fn take_job(&self, hop: &HopKey) -> Option<Job> {
         let job = self.hops.borrow_mut().get_mut(hop)?.jobs.pop_front();
         if job.is_some() {
-            self.queued.set(self.queued.get() - 1);
+            let queued = self.queued.get() - 1;
+            self.queued.set(queued);
+            // A deep backlog is handed out MAX_QUEUED_JOBS at a time: ask for the next
+            // round while half of this one is still queued, so the connections never
+            // run dry waiting for the dispatcher's tick.
+            if queued == REFILL_AT {
+                self.wake.notify();
+            }
         }
         job
     }
