@@ -33,13 +33,9 @@ cleanup() {
 trap cleanup EXIT
 
 # --- prerequisites ------------------------------------------------------------------
-if ! command -v smtp-source >/dev/null || ! command -v postfix >/dev/null; then
-  log "installing postfix (for smtp-source/smtp-sink and the peer)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
-  # Debian may start the packaged daemon; this benchmark uses its own instance only.
-  postfix stop >/dev/null 2>&1 || true
-fi
+# shellcheck source=benches/postfix-instance.sh
+source "$ROOT/benches/postfix-instance.sh"
+postfix_install
 log "building tern-loadtest (release)"
 (cd "$ROOT" && cargo build --release -q -p tern-loadtest)
 HAVE_TERN=0
@@ -108,34 +104,8 @@ workloads() { # SERVER PORT PID
 
 # --- Postfix --------------------------------------------------------------------------
 log "starting a throw-away Postfix in $WORK/pf"
-mkdir -p "$WORK/pf/etc" "$WORK/pf/queue" "$WORK/pf/data"
-cp /etc/postfix/main.cf /etc/postfix/master.cf "$WORK/pf/etc/"
-# Postfix's daemons run as user postfix: they must reach the queue through the temp dir
-# (mktemp makes it 0700), and on machines where root lacks CAP_DAC_OVERRIDE the root
-# master must still be able to write its lock file in the postfix-owned data directory.
-chmod 755 "$WORK"
-chown postfix "$WORK/pf/data"
-chmod 777 "$WORK/pf/data"
-sed -i "s/^smtp      inet/127.0.0.1:$PF_PORT inet/" "$WORK/pf/etc/master.cf"
-postconf -c "$WORK/pf/etc" -e "queue_directory = $WORK/pf/queue" "data_directory = $WORK/pf/data" \
-  "maillog_file =" \
-  "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" "mynetworks = 127.0.0.0/8" \
-  "mydestination =" "relay_domains =" "local_recipient_maps =" \
-  "relayhost = [127.0.0.1]:$SINK_PORT" \
-  "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
-  "smtpd_peername_lookup = no" "smtp_dns_support_level = disabled" \
-  "smtpd_tls_security_level = none" "smtp_tls_security_level = none" \
-  "in_flow_delay = 0" "default_process_limit = 200" \
-  "smtpd_client_connection_count_limit = 0" "smtpd_client_connection_rate_limit = 0" \
-  "smtpd_client_message_rate_limit = 0" "smtp_destination_concurrency_limit = 50" \
-  "smtp_connection_cache_on_demand = yes" "smtp_connection_cache_destinations = \$relayhost"
-# maillog_file stays empty: with it set, "postfix check" fails silently here (no postlogd
-# before start), and errors reach stderr only without it.
-postfix -c "$WORK/pf/etc" check
-# master in the foreground (-d), started here: its pid is ours to stop, and "postfix start"
-# fails on these machines for an instance outside alternate_config_directories.
-"$(postconf -h daemon_directory)/master" -c "$WORK/pf/etc" -d >"$WORK/pf/master.log" 2>&1 &
-PF_PID=$!; PIDS+=("$PF_PID"); sleep 1
+postfix_start "$WORK" "$PF_PORT" "$SINK_PORT"
+PIDS+=("$PF_PID")
 workloads postfix "$PF_PORT" "$PF_PID"
 kill "$PF_PID" 2>/dev/null || true; sleep 1
 

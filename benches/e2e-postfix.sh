@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# End to end, as issue #5 asks: smtp-source -> {Postfix, tern} -> smtp-sink (both tools
+# from the postfix package), ROUNDS interleaved rounds in one run, then tern's
+# delivery-only rate: a queue pre-filled with DRAIN messages drained into smtp-sink.
+#
+#   benches/e2e-postfix.sh                      # N=20000 per round, 3 rounds, DRAIN=100000
+#   N=5000 ROUNDS=1 DRAIN=10000 benches/e2e-postfix.sh   # quick check
+#
+# Accepted rate is timed on smtp-source; end to end until smtp-sink has counted N
+# messages (-M N makes it exit then), as in /work/shared/PEER-BENCHMARK.md. tern runs its
+# embedded defaults plus a smarthost route to the sink (delivery concurrency as shipped).
+# Needs root (apt-get, the throw-away Postfix). Loopback only; every step is bounded by a
+# message count and `timeout`; the processes started here are stopped by pid at exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+N=${N:-20000} ROUNDS=${ROUNDS:-3} DRAIN=${DRAIN:-100000}
+TERN=$ROOT/target/release/tern
+LT=$ROOT/target/release/tern-loadtest
+PF_PORT=10035 SINK_PORT=10036 TERN_PORT=10037 HOLE_PORT=10038
+WORK=$(mktemp -d /tmp/tern-e2e.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  echo "== work files kept in $WORK" >&2
+}
+trap cleanup EXIT
+
+# shellcheck source=benches/postfix-instance.sh
+source "$ROOT/benches/postfix-instance.sh"
+postfix_install
+(cd "$ROOT" && cargo build --release -q -p tern -p tern-loadtest)
+
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / hz }' "/proc/$1/stat"; }
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
+
+# e2e PORT -> "accepted_rate e2e_rate delivered"
+e2e() {
+  smtp-sink -u nobody -M "$N" "127.0.0.1:$SINK_PORT" 1024 >/dev/null 2>&1 &
+  local sink=$!; PIDS+=("$sink"); sleep 0.3
+  local t0 t1 t2
+  t0=$(now)
+  timeout 120 smtp-source -4 -d -s 50 -m "$N" -l 1024 -f bench@example.org \
+    -t rcpt@example.com -M client.example.org "127.0.0.1:$1" >/dev/null 2>&1 || true
+  t1=$(now)
+  local done=$N
+  timeout 120 tail --pid="$sink" -f /dev/null || { done=incomplete; kill "$sink" 2>/dev/null || true; }
+  t2=$(now)
+  echo "$(rate "$N" "$t0" "$t1") $(rate "$N" "$t0" "$t2") $done"
+}
+
+tern_config() { # DATA_DIR SMARTHOST_PORT
+  cat <<TOML
+[server]
+data_dir = "$1"
+
+[[listener]]
+address = "127.0.0.1:$TERN_PORT"
+
+[limits]
+max_connections_per_ip = 1000
+
+[[route]]
+domains = ["*"]
+smarthost = ["127.0.0.1:$2"]
+TOML
+}
+
+postfix_start "$WORK" "$PF_PORT" "$SINK_PORT"; PIDS+=("$PF_PID")
+mkdir -p "$WORK/tern"
+tern_config "$WORK/tern" "$SINK_PORT" >"$WORK/tern.toml"
+"$TERN" serve --config "$WORK/tern.toml" >"$WORK/tern.log" 2>&1 &
+TERN_PID=$!; PIDS+=("$TERN_PID"); sleep 1
+
+printf '%-6s %-8s %12s %12s %10s %14s\n' round server 'accept/s' 'e2e msg/s' delivered 'tern cpu us/msg'
+PF_SUM=0 TERN_SUM=0
+for r in $(seq 1 "$ROUNDS"); do
+  read -r a e d < <(e2e "$PF_PORT")
+  printf '%-6s %-8s %12s %12s %10s %14s\n' "$r" postfix "$a" "$e" "$d" -
+  PF_SUM=$((PF_SUM + e))
+  c0=$(cpu_of "$TERN_PID")
+  read -r a e d < <(e2e "$TERN_PORT")
+  c1=$(cpu_of "$TERN_PID")
+  printf '%-6s %-8s %12s %12s %10s %14s\n' "$r" tern "$a" "$e" "$d" \
+    "$(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')"
+  TERN_SUM=$((TERN_SUM + e))
+done
+kill "$PF_PID" "$TERN_PID" 2>/dev/null || true
+wait "$TERN_PID" 2>/dev/null || true
+awk -v t="$TERN_SUM" -v p="$PF_SUM" 'BEGIN { printf "end to end, mean of rounds: tern/postfix = %.1fx\n", t / p }'
+
+# Delivery only: fill while the hop accepts connections and never answers (nothing is
+# attempted to completion, so nothing is deferred), kill -9, restart routed to the sink.
+echo "delivery only: pre-filling $DRAIN messages"
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1024); s.settimeout(1)
+held, end = [], time.time() + 600
+while time.time() < end:
+    try: held.append(s.accept()[0])
+    except socket.timeout: pass
+' "$HOLE_PORT" &
+HOLE=$!; PIDS+=("$HOLE")
+mkdir -p "$WORK/drain"
+tern_config "$WORK/drain" "$HOLE_PORT" >"$WORK/fill.toml"
+tern_config "$WORK/drain" "$SINK_PORT" >"$WORK/drain.toml"
+"$TERN" serve --config "$WORK/fill.toml" >"$WORK/fill.log" 2>&1 &
+FILL=$!; PIDS+=("$FILL"); sleep 1
+timeout 300 "$LT" send --target "127.0.0.1:$TERN_PORT" --connections 50 --messages "$DRAIN" \
+  --size 1KB --pipelining >/dev/null
+kill -9 "$FILL"; wait "$FILL" 2>/dev/null || true; kill "$HOLE" 2>/dev/null || true
+smtp-sink -u nobody -M "$DRAIN" "127.0.0.1:$SINK_PORT" 1024 >/dev/null 2>&1 &
+SINK=$!; PIDS+=("$SINK"); sleep 0.3
+t0=$(now)
+"$TERN" serve --config "$WORK/drain.toml" >"$WORK/drain.log" 2>&1 &
+DRAINER=$!; PIDS+=("$DRAINER")
+done=$DRAIN
+timeout 300 tail --pid="$SINK" -f /dev/null || done=incomplete
+t1=$(now)
+cpu=$(cpu_of "$DRAINER")
+kill "$DRAINER" 2>/dev/null || true
+echo "drained $done of $DRAIN queued messages: $(rate "$DRAIN" "$t0" "$t1") msgs/s (restart and recovery included), tern CPU $(awk -v c="$cpu" -v n="$DRAIN" 'BEGIN { printf "%.0f", c * 1e6 / n }') us/msg"
