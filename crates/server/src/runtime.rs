@@ -216,6 +216,11 @@ async fn run_core(
     // The worker finishes the transactions in flight (within SHUTDOWN_GRACE) and returns.
     delivery.await;
     // Every 250 was sent after its fdatasync, so nothing acknowledged is pending here.
+    let st = core.queue.stats();
+    eprintln!(
+        "tern: core {index}: stopped; this run wrote {} records with {} fdatasyncs; {} messages stay queued",
+        st.records, st.syncs, st.messages
+    );
     Ok(())
 }
 
