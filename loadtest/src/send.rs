@@ -303,7 +303,9 @@ async fn thread_main(
 /// Opens sessions one after another until the thread runs out of tickets.
 async fn connection_loop(t: Rc<Thread>) {
     let opts = &t.shared.opts;
-    while let Some(ticket) = t.take_ticket() {
+    // A ticket a windowed session took but could not send before its connection ended.
+    let mut carried = None;
+    while let Some(ticket) = carried.take().or_else(|| t.take_ticket()) {
         // Wait for the due time before connecting too, so an open-loop run at a low rate
         // does not hold idle connections open.
         wait_until(ticket.due).await;
@@ -354,7 +356,7 @@ async fn connection_loop(t: Rc<Thread>) {
             buf: vec![0; READ_BUF],
             out: Vec::new(),
         };
-        session_loop(&t, &mut conn, ticket).await;
+        carried = session_loop(&t, &mut conn, ticket).await;
         conn.stream.close().await;
     }
 }
@@ -367,8 +369,8 @@ pub(crate) async fn wait_until(due: Instant) {
 }
 
 /// Greets, sends messages until the per-connection limit or the tickets run out, and
-/// quits.
-async fn session_loop(t: &Thread, conn: &mut Conn, first: Ticket) {
+/// quits. Returns a ticket taken but never sent, for the next connection.
+async fn session_loop(t: &Thread, conn: &mut Conn, first: Ticket) -> Option<Ticket> {
     let opts = &t.shared.opts;
     let mut ready = hello(t, conn).await;
     if ready.is_ok() {
@@ -389,20 +391,21 @@ async fn session_loop(t: &Thread, conn: &mut Conn, first: Ticket) {
         // must still end the run.
         t.stats.borrow_mut().failed += 1;
         t.finish(false);
-        return;
+        return None;
     }
     if opts.window > 1 && conn.session.capabilities().pipelining {
-        if crate::window::run(t, conn, first).await {
+        let (alive, unsent) = crate::window::run(t, conn, first).await;
+        if alive {
             quit(t, conn).await;
         }
-        return;
+        return unsent;
     }
     let mut sent = 0u64;
     let mut ticket = Some(first);
     while let Some(tk) = ticket.take().or_else(|| t.take_ticket()) {
         wait_until(tk.due).await;
         if !transaction(t, conn, tk).await {
-            return;
+            return None;
         }
         sent += 1;
         if opts.per_connection.is_some_and(|k| sent >= k) {
@@ -410,6 +413,7 @@ async fn session_loop(t: &Thread, conn: &mut Conn, first: Ticket) {
         }
     }
     quit(t, conn).await;
+    None
 }
 
 /// Drives the session from connect to `Ready`, timing greeting and EHLO.

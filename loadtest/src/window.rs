@@ -82,8 +82,10 @@ impl Pending {
 }
 
 /// Sends messages on a ready, pipelining session until the tickets or the per-connection
-/// limit run out. False when the connection is gone (everything in flight is counted).
-pub(crate) async fn run(t: &Thread, conn: &mut Conn, first: Ticket) -> bool {
+/// limit run out. Returns false when the connection is gone (everything in flight is
+/// counted), and a ticket taken but not yet sent (open loop, not due when the connection
+/// ended), which the next connection sends.
+pub(crate) async fn run(t: &Thread, conn: &mut Conn, first: Ticket) -> (bool, Option<Ticket>) {
     let opts = &t.shared.opts;
     let open_loop = opts.rate.is_some();
     let uses_data = !(opts.chunking && conn.session.capabilities().chunking);
@@ -209,7 +211,7 @@ pub(crate) async fn run(t: &Thread, conn: &mut Conn, first: Ticket) -> bool {
     if !alive {
         t.stats.borrow_mut().connection_errors += 1;
     }
-    alive
+    (alive, next)
 }
 
 /// Counts a transaction that got its final reply (or was ended by the connection) at `at`.

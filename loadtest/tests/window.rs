@@ -159,3 +159,45 @@ fn a_451_inside_a_window_is_counted_on_its_message() {
         assert_eq!(s["connection_errors"], 0);
     }
 }
+
+#[test]
+fn open_loop_keeps_its_schedule_with_a_window() {
+    // A sink slower (20 ms a message, one after another) than the schedule (one every
+    // 16.7 ms): a queue builds up, and latency counted from the due times must show it
+    // (no coordinated omission), while every ticket still goes out.
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(dir.path(), &["--exit-after", "30", "--delay", "20ms"]);
+    let (code, s) = send(
+        dir.path(),
+        &sink.target(),
+        &[
+            "--messages",
+            "30",
+            "--connections",
+            "1",
+            "--rate",
+            "60",
+            "--pipelining",
+            "--chunking",
+            "--window",
+            "4",
+        ],
+    );
+    let k = sink.report();
+    assert_eq!(code, 0, "{s}");
+    assert_eq!(
+        (s["ok"].as_u64(), k["accepted"].as_u64()),
+        (Some(30), Some(30))
+    );
+    // 30 messages at 60/s are due over 0.483 s.
+    let elapsed = s["elapsed_s"].as_f64().unwrap();
+    assert!((0.45..5.0).contains(&elapsed), "{elapsed}");
+    // Every transaction waited at least the sink's delay.
+    let p50 = s["latency_us"]["transaction"]["p50"].as_u64().unwrap();
+    assert!(p50 >= 20_000, "{p50}");
+    assert_eq!(s["latency_us"]["transaction"]["count"], 30);
+    // Message i is due at 16.7*i ms and answered near 20*(i+1) ms: the last waited about
+    // 116 ms, most of it queued behind the others.
+    let max = s["latency_us"]["transaction"]["max"].as_u64().unwrap();
+    assert!(max >= 90_000, "{max}");
+}
