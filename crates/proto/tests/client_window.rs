@@ -247,3 +247,88 @@ fn a_local_refusal_in_a_window_comes_at_once() {
     assert_eq!(r.mail.code, 552);
     assert_eq!(s.in_flight(), 1, "the refused one never went out");
 }
+
+/// One scripted transaction: the server's code for MAIL, each RCPT and the BDAT.
+#[derive(Debug, Clone)]
+struct Scripted {
+    mail: u16,
+    rcpts: Vec<u16>,
+    bdat: u16,
+}
+
+fn scripted() -> impl proptest::strategy::Strategy<Value = Scripted> {
+    use proptest::prelude::*;
+    let code = || prop_oneof![4 => Just(250u16), 1 => Just(451u16), 1 => Just(550u16)];
+    (code(), proptest::collection::vec(code(), 1..4), code())
+        .prop_map(|(mail, rcpts, bdat)| Scripted { mail, rcpts, bdat })
+}
+
+fn reply_bytes(code: u16) -> String {
+    format!("{code} x\r\n")
+}
+
+proptest::proptest! {
+    /// Whatever the window, the codes and where the server's bytes are cut, every
+    /// transaction gets exactly its own replies, in order, and nothing is left in flight.
+    #[test]
+    fn windowed_bdat_results_match_the_script(
+        window in 2usize..6,
+        txns in proptest::collection::vec(scripted(), 1..12),
+        cuts in proptest::collection::vec(1usize..40, 1..200),
+    ) {
+        let extensions = ["PIPELINING", "CHUNKING"];
+        let mut s = connected(&extensions, windowed(window));
+        let mut started = 0;
+        // The server's replies to everything written so far, not yet fed to the session.
+        let mut wire = String::new();
+        let mut results = Vec::new();
+        let mut cut = cuts.iter().cycle();
+        while results.len() < txns.len() {
+            while started < txns.len() && s.can_send_mail() {
+                let t = &txns[started];
+                let names: Vec<String> = (0..t.rcpts.len()).map(|i| format!("r{i}")).collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                s.send_mail(&envelope(&names)).unwrap();
+                for e in events(&mut s) {
+                    proptest::prop_assert_eq!(e, ClientEvent::NeedBody(BodyFormat::Raw));
+                    s.send_body(RAW).unwrap();
+                }
+                take(&mut s);
+                // A server answers every pipelined command, BDAT included.
+                wire += &reply_bytes(t.mail);
+                for &r in &t.rcpts {
+                    wire += &reply_bytes(r);
+                }
+                wire += &reply_bytes(t.bdat);
+                started += 1;
+            }
+            let n = (*cut.next().unwrap()).min(wire.len());
+            s.input(&wire.as_bytes()[..n]);
+            wire.drain(..n);
+            for e in events(&mut s) {
+                match e {
+                    ClientEvent::TransactionDone(r) => results.push(r),
+                    other => proptest::prop_assert!(false, "{other:?}"),
+                }
+            }
+        }
+        proptest::prop_assert!(s.is_idle());
+        proptest::prop_assert_eq!(s.in_flight(), 0);
+        for (t, r) in txns.iter().zip(&results) {
+            proptest::prop_assert_eq!(r.mail.code, t.mail);
+            let got: Vec<u16> = r.rcpts.iter().map(|x| x.code).collect();
+            proptest::prop_assert_eq!(&got, &t.rcpts);
+            proptest::prop_assert_eq!(r.data.as_ref().map(|d| d.code), Some(t.bdat));
+            for i in 0..t.rcpts.len() {
+                let decides = if t.mail != 250 {
+                    t.mail
+                } else if t.rcpts[i] != 250 {
+                    t.rcpts[i]
+                } else {
+                    t.bdat
+                };
+                proptest::prop_assert_eq!(r.outcome(i).code, decides, "{:?} {:?}", t, r);
+            }
+        }
+    }
+}
