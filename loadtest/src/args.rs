@@ -31,6 +31,12 @@ send options:
   --per-connection K     messages per session, then QUIT and reconnect (default: unlimited)
   --pipelining           use PIPELINING when the server offers it (default: lock-step)
   --chunking             use BDAT when the server offers CHUNKING (default: DATA)
+  --window W             with --pipelining, up to W transactions in flight per session
+                         (default 1): with DATA a body's end leaves with the next MAIL,
+                         RCPT and DATA; with --chunking whole transactions (MAIL, RCPT,
+                         BDAT n LAST, body) go without waiting for replies. Used only when
+                         the server offers PIPELINING; every command is still timed from
+                         its own write
   --from PATTERN         sender (default loadtest{n}@example.org)
   --to PATTERN           recipients (default rcpt{n}.{r}@example.com); in patterns {n} is the
                          message number, {r} the recipient index, {n%K}/{r%K} their modulo
@@ -99,6 +105,8 @@ pub struct SendOptions {
     pub pipelining: bool,
     /// Use BDAT when CHUNKING is offered.
     pub chunking: bool,
+    /// Transactions in flight per session when pipelining (1 = one at a time).
+    pub window: usize,
     /// Sender pattern.
     pub from: Pattern,
     /// Recipient pattern.
@@ -275,6 +283,7 @@ fn parse_send(args: &[String]) -> Result<SendOptions, ValueError> {
         per_connection: None,
         pipelining: false,
         chunking: false,
+        window: 1,
         from: Pattern::parse("loadtest{n}@example.org")?,
         to: Pattern::parse("rcpt{n}.{r}@example.com")?,
         threads: default_threads(),
@@ -299,6 +308,7 @@ fn parse_send(args: &[String]) -> Result<SendOptions, ValueError> {
             "--per-connection" => o.per_connection = Some(count(name, a.value(name)?, 1)?),
             "--pipelining" => o.pipelining = true,
             "--chunking" => o.chunking = true,
+            "--window" => o.window = usize_of(count(name, a.value(name)?, 1)?),
             "--from" => o.from = with_name(name, Pattern::parse(a.value(name)?))?,
             "--to" => o.to = with_name(name, Pattern::parse(a.value(name)?))?,
             "--threads" => o.threads = usize_of(count(name, a.value(name)?, 1)?),
@@ -334,6 +344,14 @@ fn parse_send(args: &[String]) -> Result<SendOptions, ValueError> {
     };
     if o.rcpts > 1000 {
         return Err(ValueError("--rcpts: at most 1000".into()));
+    }
+    // A window is pipelining across transactions: without --pipelining it would silently
+    // do nothing, which is not what someone who typed it wants to measure.
+    if o.window > 1 && !o.pipelining {
+        return Err(ValueError("--window needs --pipelining".into()));
+    }
+    if o.window > 1024 {
+        return Err(ValueError("--window: at most 1024".into()));
     }
     // More threads than sessions would leave executors idle.
     o.threads = o.threads.min(o.connections).max(1);
@@ -407,6 +425,7 @@ mod tests {
         assert_eq!(o.target, "127.0.0.1:2525".parse().unwrap());
         assert_eq!((o.connections, o.messages, o.rcpts), (10, Some(100), 1));
         assert!(!o.pipelining && !o.chunking && !o.allow_errors);
+        assert_eq!(o.window, 1);
         assert_eq!(o.size, SizeDist::fixed(1024));
 
         let Command::Send(o) = parse(&argv(
@@ -428,6 +447,21 @@ mod tests {
         assert_eq!(o.to.render(13, 1), "b1@d3.example");
         assert_eq!(o.json, Some(PathBuf::from("/tmp/r.json")));
         assert_eq!(o.timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn window_flag() {
+        let Command::Send(o) = parse(&argv(
+            "send --messages 1 --pipelining --chunking --window 8",
+        ))
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.window, 8);
+        let e = parse(&argv("send --messages 1 --window 8")).unwrap_err();
+        assert_eq!(e.0, "--window needs --pipelining");
+        assert!(parse(&argv("send --messages 1 --pipelining --window 0")).is_err());
+        assert!(parse(&argv("send --messages 1 --pipelining --window 2000")).is_err());
     }
 
     #[test]

@@ -25,3 +25,4 @@ pub mod sink;
 pub mod stats;
 pub mod tls;
 pub mod values;
+mod window;

@@ -42,7 +42,7 @@ use glommio::timer::{sleep, timeout};
 use glommio::{LocalExecutorBuilder, Placement};
 use rustls::ClientConfig;
 use tern_proto::client::{
-    local, BodyFormat, ClientEvent, ClientOptions, ClientSession, ReplyParser, TlsPolicy,
+    local, BodyFormat, ClientEvent, ClientOptions, ClientSession, Envelope, ReplyParser, TlsPolicy,
     TransactionResult,
 };
 use tern_proto::Reply;
@@ -96,8 +96,8 @@ impl Shared {
 }
 
 /// One thread's share of the work and its state, owned by that executor.
-struct Thread {
-    shared: Arc<Shared>,
+pub(crate) struct Thread {
+    pub(crate) shared: Arc<Shared>,
     index: usize,
     /// Messages for this thread (`u64::MAX` when bounded by time only).
     quota: u64,
@@ -105,22 +105,22 @@ struct Thread {
     /// Seconds between tickets in open loop.
     interval: Option<f64>,
     deadline: Option<Instant>,
-    stats: RefCell<SendStats>,
+    pub(crate) stats: RefCell<SendStats>,
     generator: RefCell<Generator>,
-    bodies: Vec<Body>,
+    pub(crate) bodies: Vec<Body>,
     last_publish: Cell<Instant>,
     /// `--starttls`: the handshake's configuration.
     tls: Option<Arc<ClientConfig>>,
 }
 
 /// A message to send: its number and the time it is due.
-struct Ticket {
-    n: u64,
-    due: Instant,
+pub(crate) struct Ticket {
+    pub(crate) n: u64,
+    pub(crate) due: Instant,
 }
 
 impl Thread {
-    fn take_ticket(&self) -> Option<Ticket> {
+    pub(crate) fn take_ticket(&self) -> Option<Ticket> {
         if self.shared.abort.load(Ordering::Relaxed) {
             return None;
         }
@@ -144,7 +144,7 @@ impl Thread {
         })
     }
 
-    fn finish(&self, ok: bool) {
+    pub(crate) fn finish(&self, ok: bool) {
         self.shared.done.fetch_add(1, Ordering::Relaxed);
         if !ok {
             self.shared.failed.fetch_add(1, Ordering::Relaxed);
@@ -169,17 +169,17 @@ enum ConnEnd {
 }
 
 /// One open connection and its session.
-struct Conn {
-    stream: Stream,
-    session: ClientSession,
+pub(crate) struct Conn {
+    pub(crate) stream: Stream,
+    pub(crate) session: ClientSession,
     buf: Vec<u8>,
     /// The body as handed to the session, reused between messages.
-    out: Vec<u8>,
+    pub(crate) out: Vec<u8>,
 }
 
 impl Conn {
     /// Writes everything the session has queued.
-    async fn flush(&mut self) -> io::Result<()> {
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
         let n = self.session.output().len();
         if n > 0 {
             self.stream.write_all(self.session.output()).await?;
@@ -190,7 +190,7 @@ impl Conn {
 
     /// Reads once (bounded by the socket's read timeout, set at connect) and feeds the
     /// session.
-    async fn read(&mut self) -> io::Result<()> {
+    pub(crate) async fn read(&mut self) -> io::Result<()> {
         let n = self.stream.read(&mut self.buf[..]).await?;
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
@@ -200,7 +200,7 @@ impl Conn {
     }
 
     /// Gives up on the connection: the session turns whatever was in flight into results.
-    fn abort(&mut self) {
+    pub(crate) fn abort(&mut self) {
         self.session.abort(local::CONNECTION_LOST);
     }
 }
@@ -303,7 +303,9 @@ async fn thread_main(
 /// Opens sessions one after another until the thread runs out of tickets.
 async fn connection_loop(t: Rc<Thread>) {
     let opts = &t.shared.opts;
-    while let Some(ticket) = t.take_ticket() {
+    // A ticket a windowed session took but could not send before its connection ended.
+    let mut carried = None;
+    while let Some(ticket) = carried.take().or_else(|| t.take_ticket()) {
         // Wait for the due time before connecting too, so an open-loop run at a low rate
         // does not hold idle connections open.
         wait_until(ticket.due).await;
@@ -346,6 +348,7 @@ async fn connection_loop(t: Rc<Thread>) {
             pipelining: opts.pipelining,
             chunking: opts.chunking,
             refuse_8bit_without_8bitmime: false,
+            window: opts.window,
         });
         let mut conn = Conn {
             stream: Stream::Plain(stream),
@@ -353,12 +356,12 @@ async fn connection_loop(t: Rc<Thread>) {
             buf: vec![0; READ_BUF],
             out: Vec::new(),
         };
-        session_loop(&t, &mut conn, ticket).await;
+        carried = session_loop(&t, &mut conn, ticket).await;
         conn.stream.close().await;
     }
 }
 
-async fn wait_until(due: Instant) {
+pub(crate) async fn wait_until(due: Instant) {
     let now = Instant::now();
     if due > now {
         sleep(due - now).await;
@@ -366,8 +369,8 @@ async fn wait_until(due: Instant) {
 }
 
 /// Greets, sends messages until the per-connection limit or the tickets run out, and
-/// quits.
-async fn session_loop(t: &Thread, conn: &mut Conn, first: Ticket) {
+/// quits. Returns a ticket taken but never sent, for the next connection.
+async fn session_loop(t: &Thread, conn: &mut Conn, first: Ticket) -> Option<Ticket> {
     let opts = &t.shared.opts;
     let mut ready = hello(t, conn).await;
     if ready.is_ok() {
@@ -388,14 +391,21 @@ async fn session_loop(t: &Thread, conn: &mut Conn, first: Ticket) {
         // must still end the run.
         t.stats.borrow_mut().failed += 1;
         t.finish(false);
-        return;
+        return None;
+    }
+    if opts.window > 1 && conn.session.capabilities().pipelining {
+        let (alive, unsent) = crate::window::run(t, conn, first).await;
+        if alive {
+            quit(t, conn).await;
+        }
+        return unsent;
     }
     let mut sent = 0u64;
     let mut ticket = Some(first);
     while let Some(tk) = ticket.take().or_else(|| t.take_ticket()) {
         wait_until(tk.due).await;
         if !transaction(t, conn, tk).await {
-            return;
+            return None;
         }
         sent += 1;
         if opts.per_connection.is_some_and(|k| sent >= k) {
@@ -403,6 +413,7 @@ async fn session_loop(t: &Thread, conn: &mut Conn, first: Ticket) {
         }
     }
     quit(t, conn).await;
+    None
 }
 
 /// Drives the session from connect to `Ready`, timing greeting and EHLO.
@@ -516,7 +527,7 @@ async fn auth(t: &Thread, conn: &mut Conn, creds: &Credentials) -> Result<(), Co
     Err(ConnEnd::AuthRefused)
 }
 
-fn count(codes: &mut crate::stats::Codes, r: &Reply) {
+pub(crate) fn count(codes: &mut crate::stats::Codes, r: &Reply) {
     *codes.entry(r.code).or_default() += 1;
 }
 
@@ -525,17 +536,8 @@ async fn transaction(t: &Thread, conn: &mut Conn, tk: Ticket) -> bool {
     let opts = &t.shared.opts;
     let class = opts.size.class_of(tk.n);
     let body = &t.bodies[class];
-    let sent_micros = unix_micros();
     let mut headers = Vec::with_capacity(256 + 48 * opts.rcpts);
-    let env = {
-        let mut g = t.generator.borrow_mut();
-        // SIZE= is the size of what is stored: headers plus the raw filler.
-        let probe = g.envelope(tk.n, 0);
-        g.headers(tk.n, &probe, sent_micros, &mut headers);
-        let mut env = probe;
-        env.params.size = Some((headers.len() + body.raw.len()) as u64);
-        env
-    };
+    let env = prepare(t, tk.n, body, &mut headers);
     let message_len = headers.len() + body.raw.len();
     // Open loop counts from the due time: a late start is the server's delay, and a
     // message that had to wait for a new connection includes the connect. Closed loop
@@ -573,18 +575,7 @@ async fn transaction(t: &Thread, conn: &mut Conn, tk: Ticket) -> bool {
                         H::Rcpt
                     };
                     t.stats.borrow_mut().record(h, last_write.elapsed());
-                    out.clear();
-                    match format {
-                        BodyFormat::DotStuffed => {
-                            tern_proto::body::stuff(&headers, &mut out);
-                            out.truncate(out.len() - 3); // the headers' own ".\r\n"
-                            out.extend_from_slice(&body.stuffed);
-                        }
-                        BodyFormat::Raw => {
-                            out.extend_from_slice(&headers);
-                            out.extend_from_slice(&body.raw);
-                        }
-                    }
+                    render_body(format, &headers, body, &mut out);
                     if conn.session.send_body(&out).is_err() {
                         conn.abort();
                         alive = false;
@@ -621,8 +612,57 @@ async fn transaction(t: &Thread, conn: &mut Conn, tk: Ticket) -> bool {
     };
     conn.out = out;
     let now = Instant::now();
-    let delivered = (0..opts.rcpts).filter(|&i| result.delivered(i)).count();
-    let ok = delivered == opts.rcpts;
+    settle(
+        t,
+        &result,
+        now - start,
+        body_sent.map(|b| now - b),
+        message_len,
+    );
+    if !alive {
+        t.stats.borrow_mut().connection_errors += 1;
+    }
+    alive && !conn.session.is_closed()
+}
+
+/// The envelope of message `n`, its headers rendered into `headers`, SIZE= set.
+pub(crate) fn prepare(t: &Thread, n: u64, body: &Body, headers: &mut Vec<u8>) -> Envelope {
+    let mut g = t.generator.borrow_mut();
+    let mut env = g.envelope(n, 0);
+    g.headers(n, &env, unix_micros(), headers);
+    // SIZE= is the size of what is stored: headers plus the raw filler.
+    env.params.size = Some((headers.len() + body.raw.len()) as u64);
+    env
+}
+
+/// The message as the session wants it: stuffed and terminated for DATA, raw for BDAT.
+pub(crate) fn render_body(format: BodyFormat, headers: &[u8], body: &Body, out: &mut Vec<u8>) {
+    out.clear();
+    match format {
+        BodyFormat::DotStuffed => {
+            tern_proto::body::stuff(headers, out);
+            out.truncate(out.len() - 3); // the headers' own ".\r\n"
+            out.extend_from_slice(&body.stuffed);
+        }
+        BodyFormat::Raw => {
+            out.extend_from_slice(headers);
+            out.extend_from_slice(body.raw.as_slice());
+        }
+    }
+}
+
+/// Counts one finished transaction: reply codes, the transaction's latency and (when the
+/// body was accepted) the end-of-data latency. True when every recipient was delivered.
+pub(crate) fn settle(
+    t: &Thread,
+    result: &TransactionResult,
+    took: Duration,
+    data_end: Option<Duration>,
+    message_len: usize,
+) -> bool {
+    let rcpts = t.shared.opts.rcpts;
+    let delivered = (0..rcpts).filter(|&i| result.delivered(i)).count();
+    let ok = delivered == rcpts;
     {
         let mut s = t.stats.borrow_mut();
         count(&mut s.mail_codes, &result.mail);
@@ -632,12 +672,12 @@ async fn transaction(t: &Thread, conn: &mut Conn, tk: Ticket) -> bool {
         if let Some(d) = &result.data {
             count(&mut s.data_codes, d);
         }
-        if let Some(b) = body_sent {
+        if let Some(b) = data_end {
             if result.data.as_ref().is_some_and(Reply::is_positive) {
-                s.record(H::DataEnd, now - b);
+                s.record(H::DataEnd, b);
             }
         }
-        s.record(H::Transaction, now - start);
+        s.record(H::Transaction, took);
         s.rcpts_ok += delivered as u64;
         if ok {
             s.ok += 1;
@@ -647,10 +687,7 @@ async fn transaction(t: &Thread, conn: &mut Conn, tk: Ticket) -> bool {
         }
     }
     t.finish(ok);
-    if !alive {
-        t.stats.borrow_mut().connection_errors += 1;
-    }
-    alive && !conn.session.is_closed()
+    ok
 }
 
 /// Sends QUIT and waits (briefly) for the 221.

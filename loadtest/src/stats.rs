@@ -106,9 +106,9 @@ pub const SEND_HISTOGRAMS: [(&str, &str); 10] = [
         "EHLO to its reply (after STARTTLS: the second EHLO)",
     ),
     ("auth", "AUTH PLAIN to its reply"),
-    ("mail", "MAIL to its reply (lock-step only)"),
-    ("rcpt", "RCPT to its reply; pipelined: the batch"),
-    ("data", "DATA to 354; pipelined: the batch"),
+    ("mail", "MAIL to its reply (lock-step or --window)"),
+    ("rcpt", "RCPT to its reply; pipelined, window 1: the batch"),
+    ("data", "DATA to 354; pipelined, window 1: the batch"),
     ("data_end", "end of data to the final reply"),
     ("transaction", "scheduled start to the final reply"),
 ];

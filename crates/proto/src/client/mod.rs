@@ -8,7 +8,10 @@
 //! - [`ClientSession`]: greeting, EHLO (HELO fallback, RFC 5321 3.2), optional STARTTLS
 //!   (RFC 3207), any number of transactions, QUIT. With PIPELINING, MAIL, every RCPT and
 //!   DATA leave in one write (RFC 2920); with CHUNKING the body goes as one `BDAT n LAST`
-//!   (RFC 3030), sent only once a recipient was accepted. ESMTP parameters are sent only
+//!   (RFC 3030), sent only once a recipient was accepted. With a
+//!   [`ClientOptions::window`] above 1, several transactions are in flight at once: the
+//!   next MAIL follows a body without waiting for its reply, and BDAT goes with MAIL and
+//!   RCPT; [`ClientSession::can_send_mail`] says when another may start. ESMTP parameters are sent only
 //!   when the hop offers them: SIZE, BODY=8BITMIME, BODY=BINARYMIME, SMTPUTF8 and the DSN
 //!   parameters RET, ENVID, NOTIFY, ORCPT (RFC 3461). `AUTH=` is never sent: the client
 //!   does not authenticate, and RFC 4954 5 only defines it for authenticated sessions.
@@ -94,7 +97,7 @@ mod transaction;
 
 pub use capabilities::Capabilities;
 pub use reply_parser::{ReplyError, ReplyParser, MAX_LINE, MAX_REPLY};
-pub use session::ClientSession;
+pub use session::{Answered, ClientSession};
 pub use transaction::{BodyFormat, TransactionResult};
 
 pub use crate::envelope::{Envelope, Recipient};
@@ -128,6 +131,13 @@ pub struct ClientOptions {
     /// instead of sending it unlabelled (default false: what most MTAs do in practice,
     /// since nearly every server takes 8-bit data).
     pub refuse_8bit_without_8bitmime: bool,
+    /// Transactions in flight at once when the hop offers PIPELINING (default 1: one at a
+    /// time). Above 1, the next MAIL may follow a transaction as soon as it is written out
+    /// in full: with DATA right after its body (so one write carries a body's end and the
+    /// next MAIL, RCPT and DATA), with BDAT right after `BDAT n LAST` and the body, which
+    /// then go with MAIL and RCPT instead of after their replies. Replies are matched to
+    /// transactions in order; every transaction still ends in one `TransactionDone`.
+    pub window: usize,
 }
 
 impl ClientOptions {
@@ -139,6 +149,7 @@ impl ClientOptions {
             pipelining: true,
             chunking: true,
             refuse_8bit_without_8bitmime: false,
+            window: 1,
         }
     }
 }
@@ -183,7 +194,8 @@ pub enum ProtocolError {
 /// peer; the session's state is unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UsageError {
-    /// `send_mail` or `quit` while not idle.
+    /// `send_mail` while [`ClientSession::can_send_mail`] is false, or `quit` while not
+    /// idle.
     NotIdle,
     /// An envelope without recipients.
     NoRecipients,

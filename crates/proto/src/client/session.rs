@@ -8,7 +8,9 @@ use super::capabilities::Capabilities;
 use super::local;
 use super::reply_parser::ReplyParser;
 use super::transaction::{self, Step, Transaction, TransactionResult};
-use super::{ClientEvent, ClientOptions, Envelope, ProtocolError, TlsPolicy, UsageError};
+use super::{
+    BodyFormat, ClientEvent, ClientOptions, Envelope, ProtocolError, TlsPolicy, UsageError,
+};
 use crate::reply::Reply;
 
 /// Where the conversation stands.
@@ -26,8 +28,8 @@ enum State {
     TlsHandshake,
     /// Ready for a transaction or QUIT.
     Idle,
-    /// A transaction is in flight.
-    Mail(Transaction),
+    /// One or more transactions are in flight (oldest first in `ClientSession::txns`).
+    Mail,
     /// QUIT sent.
     Quitting,
     /// Over: the driver closes the connection.
@@ -49,6 +51,25 @@ pub struct ClientSession {
     /// Bytes of `out` already taken by the driver.
     out_pos: usize,
     events: VecDeque<ClientEvent>,
+    /// Transactions in flight, oldest first; more than one only with a window
+    /// ([`ClientOptions::window`]). Kept across transactions so the queue is allocated once.
+    txns: VecDeque<Transaction>,
+    answered: Answered,
+}
+
+/// How many replies each kind of transaction command has received on this connection, for
+/// a driver that times every command of a pipelined window: replies come in command order,
+/// so the k-th MAIL reply answers the k-th MAIL written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Answered {
+    /// Replies to MAIL FROM.
+    pub mail: u64,
+    /// Replies to RCPT TO.
+    pub rcpt: u64,
+    /// Replies to DATA itself (the 354, or its refusal).
+    pub data: u64,
+    /// Final replies to a body: after the `.` of DATA, or to `BDAT ... LAST`.
+    pub body: u64,
 }
 
 impl ClientSession {
@@ -64,6 +85,8 @@ impl ClientSession {
             out: Vec::with_capacity(512),
             out_pos: 0,
             events: VecDeque::new(),
+            txns: VecDeque::new(),
+            answered: Answered::default(),
         }
     }
 
@@ -147,6 +170,39 @@ impl ClientSession {
         matches!(self.state, State::Idle)
     }
 
+    /// True when [`ClientSession::send_mail`] would start a transaction now: the session is
+    /// idle, or (with a [`ClientOptions::window`] above 1 and PIPELINING offered) fewer than
+    /// `window` transactions are in flight and every one of them has been written out in
+    /// full, so nothing the next one writes can overtake a command still waiting on a
+    /// reply (RFC 2920 3.1: DATA ends a batch; the body follows only its 354).
+    pub fn can_send_mail(&self) -> bool {
+        match self.state {
+            State::Idle => true,
+            State::Mail => {
+                self.windowed()
+                    && self.txns.len() < self.opts.window
+                    && self.txns.iter().all(Transaction::written)
+            }
+            _ => false,
+        }
+    }
+
+    /// Transactions started and not yet ended by a [`ClientEvent::TransactionDone`].
+    pub fn in_flight(&self) -> usize {
+        self.txns.len()
+    }
+
+    /// Replies received so far per kind of transaction command; see [`Answered`].
+    pub fn answered(&self) -> Answered {
+        self.answered
+    }
+
+    /// More than one transaction may be in flight: a window was asked for and the server
+    /// pipelines.
+    fn windowed(&self) -> bool {
+        self.opts.window > 1 && self.opts.pipelining && self.caps.pipelining
+    }
+
     /// True when the session is over and the connection should be closed.
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed)
@@ -174,7 +230,7 @@ impl ClientSession {
     /// `env.params.size` is both the `SIZE=` value sent and the number checked against
     /// the hop's limit: set it to the message size.
     pub fn send_mail(&mut self, env: &Envelope) -> Result<(), UsageError> {
-        if !matches!(self.state, State::Idle) {
+        if !self.can_send_mail() {
             return Err(UsageError::NotIdle);
         }
         if env.rcpts.is_empty() {
@@ -182,13 +238,25 @@ impl ClientSession {
         }
         match transaction::plan(env, &self.caps, &self.opts) {
             Err(reply) => {
+                // Nothing was written, so this result may come ahead of transactions still
+                // in flight: it is this call's, and the driver sees it before any reply.
                 let result = TransactionResult::refused(reply);
                 self.events.push_back(ClientEvent::TransactionDone(result));
             }
             Ok(format) => {
                 let pipelined = self.caps.pipelining && self.opts.pipelining;
-                let t = Transaction::start(env, &self.caps, format, pipelined, &mut self.out);
-                self.state = State::Mail(t);
+                // In a window the BDAT body goes with its MAIL and RCPT, without waiting for
+                // their replies (RFC 3030 4.2 allows BDAT in a pipelined group): waiting
+                // would cost the round trip the window exists to save.
+                let eager = self.windowed() && format == BodyFormat::Raw;
+                let t =
+                    Transaction::start(env, &self.caps, format, pipelined, eager, &mut self.out);
+                if eager {
+                    self.events
+                        .push_back(ClientEvent::NeedBody(BodyFormat::Raw));
+                }
+                self.txns.push_back(t);
+                self.state = State::Mail;
             }
         }
         Ok(())
@@ -196,10 +264,11 @@ impl ClientSession {
 
     /// The body asked for by [`ClientEvent::NeedBody`], in the format it named: already
     /// dot-stuffed and ending in `.\r\n` for [`super::BodyFormat::DotStuffed`], raw for
-    /// [`super::BodyFormat::Raw`]. It is copied into the output buffer.
+    /// [`super::BodyFormat::Raw`]. It is copied into the output buffer. In a window the
+    /// body belongs to the newest transaction: only it can be waiting for one.
     pub fn send_body(&mut self, body: &[u8]) -> Result<(), UsageError> {
-        match &mut self.state {
-            State::Mail(t) => t.send_body(body, &mut self.out),
+        match (&self.state, self.txns.back_mut()) {
+            (State::Mail, Some(t)) => t.send_body(body, &mut self.out),
             _ => Err(UsageError::BodyNotExpected),
         }
     }
@@ -258,28 +327,40 @@ impl ClientSession {
             State::StartTls if self.opts.tls == TlsPolicy::Required => self.fail(reply),
             // Opportunistic TLS: a refusal leaves the plaintext session as it was.
             State::StartTls => self.ready(),
-            State::Mail(mut t) => match t.on_reply(reply, &mut self.out) {
-                None => {
-                    self.state = State::Mail(t);
-                    self.protocol_error(ProtocolError::Unexpected);
-                }
-                Some(Step::Continue) => self.state = State::Mail(t),
-                Some(Step::NeedBody(format)) => {
-                    self.state = State::Mail(t);
-                    self.events.push_back(ClientEvent::NeedBody(format));
-                }
-                Some(Step::Done) => {
-                    let result = t.finish(&transaction::NO_FINAL_REPLY);
-                    self.events.push_back(ClientEvent::TransactionDone(result));
-                    self.state = State::Idle;
-                }
-            },
+            State::Mail => self.transaction_reply(reply),
             State::Quitting => self.events.push_back(ClientEvent::Closed(reply)),
             state @ (State::Idle | State::TlsHandshake) => {
                 self.state = state;
                 self.protocol_error(ProtocolError::Unexpected);
             }
             State::Closed => {}
+        }
+    }
+
+    /// A reply in a transaction answers the oldest transaction in flight (replies come in
+    /// command order, RFC 2920 3.1); when that one is over, the next one is oldest.
+    fn transaction_reply(&mut self, reply: Reply) {
+        self.state = State::Mail;
+        let Some(t) = self.txns.front_mut() else {
+            self.state = State::Idle;
+            self.protocol_error(ProtocolError::Unexpected);
+            return;
+        };
+        match t.on_reply(reply, &mut self.answered, &mut self.out) {
+            None => self.protocol_error(ProtocolError::Unexpected),
+            Some(Step::Continue) => {}
+            Some(Step::NeedBody(format)) => {
+                self.events.push_back(ClientEvent::NeedBody(format));
+            }
+            Some(Step::Done) => {
+                if let Some(t) = self.txns.pop_front() {
+                    let result = t.finish(&transaction::NO_FINAL_REPLY);
+                    self.events.push_back(ClientEvent::TransactionDone(result));
+                }
+                if self.txns.is_empty() {
+                    self.state = State::Idle;
+                }
+            }
         }
     }
 
@@ -326,7 +407,8 @@ impl ClientSession {
     /// Ends the session now: a transaction in flight is finished with `reason`, unsent
     /// output is dropped, and `Closed(reason)` is the last event.
     fn close(&mut self, reason: Reply) {
-        if let State::Mail(t) = std::mem::replace(&mut self.state, State::Closed) {
+        self.state = State::Closed;
+        for t in self.txns.drain(..) {
             self.events
                 .push_back(ClientEvent::TransactionDone(t.finish(&reason)));
         }

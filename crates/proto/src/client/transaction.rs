@@ -9,6 +9,7 @@ use std::io::Write;
 
 use super::capabilities::Capabilities;
 use super::local;
+use super::session::Answered;
 use super::{ClientOptions, Envelope, Recipient, UsageError};
 use crate::params::{BodyType, MailParams, Notify, Ret};
 use crate::reply::{Enhanced, Reply};
@@ -228,6 +229,9 @@ pub(crate) struct Transaction {
     /// How many lines have been written out.
     sent: usize,
     pipelined: bool,
+    /// The BDAT body goes with MAIL and RCPT, before their replies (a window's transaction);
+    /// its `Expect::Bdat` is queued from the start.
+    eager: bool,
     format: BodyFormat,
     expect: VecDeque<Expect>,
     mail: Option<Reply>,
@@ -246,6 +250,7 @@ impl Transaction {
         caps: &Capabilities,
         format: BodyFormat,
         pipelined: bool,
+        eager: bool,
         out: &mut Vec<u8>,
     ) -> Transaction {
         let mut lines = Vec::with_capacity(64 + 48 * env.rcpts.len());
@@ -261,6 +266,7 @@ impl Transaction {
             ends,
             sent: 0,
             pipelined,
+            eager: eager && pipelined && format == BodyFormat::Raw,
             format,
             expect: VecDeque::with_capacity(env.rcpts.len() + 3),
             mail: None,
@@ -274,6 +280,9 @@ impl Transaction {
             }
             if format == BodyFormat::DotStuffed {
                 t.command(b"DATA\r\n", Expect::Data, out);
+            } else if t.eager {
+                t.expect.push_back(Expect::Bdat);
+                t.awaiting_body = true;
             }
         } else {
             t.send_line(out);
@@ -311,13 +320,40 @@ impl Transaction {
         self.mail.as_ref().is_some_and(is_2xx) && self.rcpts.iter().any(is_2xx)
     }
 
+    /// True when everything this transaction will write is written: what is left is
+    /// waiting for replies that cannot make it write more than RSET. Only then may the next
+    /// transaction of a window follow it on the wire.
+    pub(crate) fn written(&self) -> bool {
+        !self.awaiting_body
+            && self.expect.iter().all(|e| match e {
+                Expect::Mail | Expect::Rcpt => self.eager,
+                Expect::Data | Expect::DataAbort => false,
+                Expect::DataEnd | Expect::Bdat | Expect::Rset => true,
+            })
+    }
+
     /// Takes the next reply. `None` when no command is waiting for one (the server spoke
     /// out of turn).
-    pub(crate) fn on_reply(&mut self, r: Reply, out: &mut Vec<u8>) -> Option<Step> {
-        if self.awaiting_body {
+    pub(crate) fn on_reply(
+        &mut self,
+        r: Reply,
+        answered: &mut Answered,
+        out: &mut Vec<u8>,
+    ) -> Option<Step> {
+        // An eager BDAT transaction waits for its body and for its MAIL/RCPT replies at
+        // once; otherwise nothing may arrive while the driver owes the body.
+        if self.awaiting_body && !self.eager {
             return None;
         }
-        match self.expect.pop_front()? {
+        let expect = self.expect.pop_front()?;
+        match expect {
+            Expect::Mail => answered.mail += 1,
+            Expect::Rcpt => answered.rcpt += 1,
+            Expect::Data => answered.data += 1,
+            Expect::DataEnd | Expect::Bdat => answered.body += 1,
+            Expect::DataAbort | Expect::Rset => {}
+        }
+        match expect {
             Expect::Mail => {
                 let ok = is_2xx(&r);
                 self.mail = Some(r);
@@ -362,7 +398,8 @@ impl Transaction {
     /// The last RCPT reply is in. With pipelined DATA its reply is already on the way;
     /// otherwise decide between the body and RSET now.
     fn after_rcpts(&mut self, out: &mut Vec<u8>) -> Option<Step> {
-        if self.pipelined && self.format == BodyFormat::DotStuffed {
+        // Pipelined DATA and eager BDAT are on the wire already: their reply decides.
+        if (self.pipelined && self.format == BodyFormat::DotStuffed) || self.eager {
             return None;
         }
         if !self.accepted() {
@@ -401,7 +438,9 @@ impl Transaction {
             BodyFormat::Raw => {
                 let _ = write!(out, "BDAT {} LAST\r\n", body.len());
                 out.extend_from_slice(body);
-                self.expect.push_back(Expect::Bdat);
+                if !self.eager {
+                    self.expect.push_back(Expect::Bdat);
+                }
             }
         }
         self.awaiting_body = false;
