@@ -21,6 +21,12 @@ use crate::tls::server_name;
 /// Read buffer per connection: replies are short.
 const READ_BUFFER: usize = 8 << 10;
 
+/// Transactions in flight on one connection when the hop offers PIPELINING: two is what
+/// it takes for a body's end to carry the next MAIL, RCPT and DATA (DATA cannot go further
+/// ahead, RFC 2920 3.1), and it keeps what a hop that drops the connection leaves
+/// unanswered small.
+pub(crate) const WINDOW: usize = 2;
+
 /// The socket, before and after STARTTLS.
 enum Stream {
     Plain(TcpStream),
@@ -139,6 +145,7 @@ impl Conn {
         let _ = stream.set_write_timeout(Some(t.command));
         let mut opts = ClientOptions::new(hello_name);
         opts.tls = tls.policy;
+        opts.window = WINDOW;
         let mut conn = Conn {
             stream: Stream::Plain(stream),
             session: ClientSession::new(opts),

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use glommio::spawn_local;
 use glommio::timer::sleep;
 use rustls::pki_types::CertificateDer;
-use tern_proto::client::{local, BodyFormat, ClientEvent, TlsPolicy};
+use tern_proto::client::{local, BodyFormat, ClientEvent, TlsPolicy, TransactionResult};
 use tern_proto::reply::{Enhanced, Reply};
 use tern_proto::{Envelope, ForwardPath, MailParams, RcptParams, Recipient, ReversePath};
 use tern_queue::{ClientInfo, MessageId, NewMessage, Outcome, QueuedMessage, Shard, Staged};
@@ -251,8 +251,7 @@ impl Worker {
             hop.more.notify();
         }
         let deadline = Instant::now() + grace;
-        while (self.connections.get() > 0 || self.syncing.get() > 0) && Instant::now() < deadline
-        {
+        while (self.connections.get() > 0 || self.syncing.get() > 0) && Instant::now() < deadline {
             sleep(Duration::from_millis(10)).await;
         }
     }

@@ -35,11 +35,16 @@ fn bdat_window_writes_whole_transactions_without_waiting() {
     assert!(!s.can_send_mail(), "the window is full");
     assert_eq!(s.in_flight(), 3);
     assert_eq!(s.send_mail(&envelope(&["bob"])), Err(UsageError::NotIdle));
-    let one = format!("{MAIL1}BDAT 18 LAST\r\nSubject: t\r\n\r\nhi\r\n");
+    // RSET closes each: should every RCPT be refused, the failed BDAT would leave the
+    // MAIL in place on the server, and the next transaction's MAIL would get 503.
+    let one = format!("{MAIL1}BDAT 18 LAST\r\nSubject: t\r\n\r\nhi\r\nRSET\r\n");
     assert_eq!(take(&mut s), one.repeat(3));
 
-    // The first transaction's three replies and the second's MAIL reply arrive.
-    s.input(b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 queued 1\r\n250 2.1.0 Ok\r\n");
+    // The first transaction's four replies and the second's MAIL reply arrive.
+    s.input(
+        b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 queued 1\r\n250 2.0.0 Reset\r\n\
+          250 2.1.0 Ok\r\n",
+    );
     let r = done(&mut s);
     assert_eq!(codes(&r, 1), [250]);
     assert_eq!(r.data.as_ref().map(|d| d.text.as_ref()), Some("queued 1"));
@@ -57,9 +62,11 @@ fn bdat_window_writes_whole_transactions_without_waiting() {
             body: 1
         }
     );
-    s.input(b"250 2.1.5 Ok\r\n250 2.0.0 queued 2\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+    s.input(b"250 2.1.5 Ok\r\n250 2.0.0 queued 2\r\n250 2.0.0 Reset\r\n");
     assert_eq!(codes(&done(&mut s), 1), [250]);
-    s.input(b"250 2.0.0 queued 3\r\n");
+    s.input(b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 queued 3\r\n");
+    assert_eq!(events(&mut s), [], "done only once its RSET is answered");
+    s.input(b"250 2.0.0 Reset\r\n");
     assert_eq!(codes(&done(&mut s), 1), [250]);
     assert!(s.is_idle());
     assert_eq!(s.in_flight(), 0);
@@ -78,9 +85,10 @@ fn a_451_inside_a_window_belongs_to_its_own_transaction() {
     }
     take(&mut s);
     s.input(
-        b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 one\r\n\
-          250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n451 4.3.0 try later\r\n\
-          250 2.1.0 Ok\r\n550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n",
+        b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 one\r\n250 2.0.0 Reset\r\n\
+          250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n451 4.3.0 try later\r\n250 2.0.0 Reset\r\n\
+          250 2.1.0 Ok\r\n550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n\
+          250 2.0.0 Reset\r\n",
     );
     let results: Vec<_> = events(&mut s)
         .into_iter()
@@ -100,7 +108,7 @@ fn a_451_inside_a_window_belongs_to_its_own_transaction() {
     assert_eq!(
         take(&mut s),
         "",
-        "no RSET: each BDAT LAST ended its transaction"
+        "nothing more: each transaction's RSET went with its BDAT"
     );
 }
 
@@ -300,6 +308,7 @@ proptest::proptest! {
                     wire += &reply_bytes(r);
                 }
                 wire += &reply_bytes(t.bdat);
+                wire += &reply_bytes(250); // the RSET that closes an eager BDAT
                 started += 1;
             }
             let n = (*cut.next().unwrap()).min(wire.len());

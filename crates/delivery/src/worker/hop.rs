@@ -116,65 +116,115 @@ impl Worker {
         self.wake.notify();
     }
 
+    /// Delivers the hop's jobs over `conn` until none comes within the idle timeout (or
+    /// the hop closes). With PIPELINING, up to [`crate::conn::WINDOW`] transactions are in flight: the
+    /// next MAIL, RCPT and DATA leave with the previous body's end (with BDAT, whole
+    /// transactions go back to back), so a message costs one round trip, not two.
     pub(super) async fn deliver_over(&self, hop: &HopKey, mut conn: Conn) {
         let mut reused = false;
-        loop {
-            // At shutdown only the transaction in flight finishes: the queue keeps the rest.
-            if self.stopping.get() {
-                break;
-            }
-            let job = match self.take_job(hop) {
-                Some(job) => job,
-                None => {
-                    let more = {
-                        let mut hops = self.hops.borrow_mut();
-                        let Some(h) = hops.get_mut(hop) else { break };
-                        h.idle += 1;
-                        Rc::clone(&h.more)
-                    };
-                    let got = futures_lite::future::or(
-                        async {
-                            more.wait().await;
-                            true
-                        },
-                        async {
-                            sleep(self.config.idle_timeout).await;
-                            false
-                        },
-                    )
-                    .await;
-                    if let Some(h) = self.hops.borrow_mut().get_mut(hop) {
-                        h.idle -= 1;
-                    }
-                    if !got {
-                        break;
-                    }
-                    reused = true;
+        let mut flight: VecDeque<InFlight> = VecDeque::new();
+        let mut broken = false;
+        while !broken {
+            // At shutdown only the transactions in flight finish: the queue keeps the rest.
+            while !self.stopping.get() && conn.session.can_send_mail() {
+                let Some(job) = self.take_job(hop) else { break };
+                let Some(f) = self.prepare(job).await else {
                     continue;
-                }
-            };
-            match self.deliver(&mut conn, job, reused).await {
-                Ok(()) => reused = true,
-                Err(job) => {
-                    // The cached connection had been closed by the hop before we spoke: put
-                    // the job back for a fresh connection, it was not attempted.
-                    self.requeue(hop, job);
+                };
+                if conn.session.send_mail(&f.envelope).is_err() {
+                    // The hop closed the cached connection before we spoke: the job was
+                    // not attempted; it waits for a fresh connection.
+                    self.requeue(hop, f.job);
+                    broken = true;
                     break;
                 }
+                flight.push_back(f);
             }
-            if conn.session.is_closed() {
-                break;
+            if flight.is_empty() {
+                if broken || self.stopping.get() || conn.session.is_closed() {
+                    break;
+                }
+                if !self.wait_for_job(hop).await {
+                    break;
+                }
+                reused = true;
+                continue;
+            }
+            match conn.next_event().await {
+                ClientEvent::NeedBody(format) => {
+                    // Bodies are asked for in transaction order.
+                    if let Some(f) = flight.iter_mut().find(|f| !f.body_sent) {
+                        f.body_sent = true;
+                        let _ = match format {
+                            BodyFormat::DotStuffed => {
+                                let mut stuffed =
+                                    Vec::with_capacity(f.body.len() + f.body.len() / 64 + 8);
+                                tern_proto::body::stuff(&f.body, &mut stuffed);
+                                conn.session.send_body(&stuffed)
+                            }
+                            BodyFormat::Raw => conn.session.send_body(&f.body),
+                        };
+                    }
+                }
+                ClientEvent::TransactionDone(result) => {
+                    let Some(f) = flight.pop_front() else {
+                        continue;
+                    };
+                    if reused && result.mail == local::CONNECTION_LOST {
+                        // Lost before the hop answered MAIL: not attempted, try again on a
+                        // fresh connection.
+                        self.requeue(hop, f.job);
+                    } else {
+                        self.record(&conn, f, &result).await;
+                        reused = true;
+                    }
+                }
+                // Every transaction in flight has had its TransactionDone by now.
+                ClientEvent::Closed(_) | ClientEvent::Failed(_) => {
+                    for f in flight.drain(..) {
+                        self.requeue(hop, f.job);
+                    }
+                    break;
+                }
+                ClientEvent::ProtocolError(_) | ClientEvent::Ready | ClientEvent::StartTls => {}
             }
         }
         conn.close().await;
     }
 
-    /// Delivers one job on `conn` and records the outcomes. `Err` gives the job back when
-    /// a reused connection turned out to be dead before the hop answered anything.
-    pub(super) async fn deliver(&self, conn: &mut Conn, job: Job, reused: bool) -> Result<(), Job> {
+    /// Waits up to the idle timeout for a job on `hop`; false when none came.
+    async fn wait_for_job(&self, hop: &HopKey) -> bool {
+        let more = {
+            let mut hops = self.hops.borrow_mut();
+            let Some(h) = hops.get_mut(hop) else {
+                return false;
+            };
+            h.idle += 1;
+            Rc::clone(&h.more)
+        };
+        let got = futures_lite::future::or(
+            async {
+                more.wait().await;
+                true
+            },
+            async {
+                sleep(self.config.idle_timeout).await;
+                false
+            },
+        )
+        .await;
+        if let Some(h) = self.hops.borrow_mut().get_mut(hop) {
+            h.idle -= 1;
+        }
+        got
+    }
+
+    /// The message and body of `job`, ready to send; `None` when the job ended here (the
+    /// message is gone, or its body cannot be read: recorded as a local deferral).
+    async fn prepare(&self, job: Job) -> Option<InFlight> {
         let Some(msg) = self.shard.get(job.id) else {
             self.job_done(job.id).await;
-            return Ok(());
+            return None;
         };
         let body = match self.shard.read_body(job.id).await {
             Ok(b) => b,
@@ -182,34 +232,23 @@ impl Worker {
                 eprintln!("tern: cannot read queued message {}: {e}", job.id);
                 let rec = Recorded::local(&QUEUE_READ);
                 self.finish_job(job, |_| rec.clone()).await;
-                return Ok(());
+                return None;
             }
         };
-        let env = job_envelope(&msg, &job.rcpts, body.len());
-        if conn.session.send_mail(&env).is_err() {
-            return Err(job);
-        }
-        let result = loop {
-            match conn.next_event().await {
-                ClientEvent::NeedBody(BodyFormat::DotStuffed) => {
-                    let mut stuffed = Vec::with_capacity(body.len() + body.len() / 64 + 8);
-                    tern_proto::body::stuff(&body, &mut stuffed);
-                    let _ = conn.session.send_body(&stuffed);
-                }
-                ClientEvent::NeedBody(BodyFormat::Raw) => {
-                    let _ = conn.session.send_body(&body);
-                }
-                ClientEvent::TransactionDone(result) => break Some(result),
-                ClientEvent::Closed(_) | ClientEvent::Failed(_) => break None,
-                ClientEvent::ProtocolError(_) | ClientEvent::Ready | ClientEvent::StartTls => {}
-            }
-        };
-        let Some(result) = result else {
-            return Err(job);
-        };
-        if reused && result.mail == local::CONNECTION_LOST {
-            return Err(job);
-        }
+        let envelope = job_envelope(&msg, &job.rcpts, body.len());
+        Some(InFlight {
+            job,
+            msg,
+            envelope,
+            body,
+            body_sent: false,
+        })
+    }
+
+    /// Records the outcome of each recipient of a finished transaction, and the relayed
+    /// notices it owes.
+    async fn record(&self, conn: &Conn, f: InFlight, result: &TransactionResult) {
+        let InFlight { job, msg, body, .. } = f;
         // Remote-MTA names the host (RFC 3464 2.3.5); a literal or bracketed IP is shown
         // as the address itself.
         let remote = if conn.name.is_empty() || conn.name.starts_with('[') {
@@ -253,8 +292,16 @@ impl Worker {
             self.notify_sender(&msg, Action::Relayed, &success_notices, &body)
                 .await;
         }
-        Ok(())
     }
+}
+
+/// A job whose transaction is on the connection.
+pub(super) struct InFlight {
+    job: Job,
+    msg: QueuedMessage,
+    envelope: Envelope,
+    body: Vec<u8>,
+    body_sent: bool,
 }
 
 /// `[192.0.2.1]` or `[IPv6:2001:db8::1]` as an address.

@@ -438,7 +438,14 @@ impl Transaction {
             BodyFormat::Raw => {
                 let _ = write!(out, "BDAT {} LAST\r\n", body.len());
                 out.extend_from_slice(body);
-                if !self.eager {
+                if self.eager {
+                    // The next transaction of the window may follow before this BDAT's
+                    // reply is in. Should every RCPT be refused, the BDAT fails but the
+                    // server keeps the MAIL (RFC 3030 4.2 only discards the chunk): the
+                    // next MAIL would get 503 and its RCPTs would join this sender's
+                    // transaction. RSET closes every eager transaction, whatever happens.
+                    self.command(b"RSET\r\n", Expect::Rset, out);
+                } else {
                     self.expect.push_back(Expect::Bdat);
                 }
             }
