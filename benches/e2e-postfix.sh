@@ -5,6 +5,7 @@
 #
 #   benches/e2e-postfix.sh                      # N=20000 per round, 3 rounds, DRAIN=100000
 #   N=5000 ROUNDS=1 DRAIN=10000 benches/e2e-postfix.sh   # quick check
+#   TERN_CORES=1 benches/e2e-postfix.sh          # tern on one core (default: one per CPU)
 #
 # Accepted rate is timed on smtp-source; end to end until smtp-sink has counted N
 # messages (-M N makes it exit then), as in /work/shared/PEER-BENCHMARK.md. tern runs its
@@ -54,6 +55,7 @@ tern_config() { # DATA_DIR SMARTHOST_PORT
   cat <<TOML
 [server]
 data_dir = "$1"
+${TERN_CORES:+cores = $TERN_CORES}
 
 [[listener]]
 address = "127.0.0.1:$TERN_PORT"
