@@ -336,10 +336,10 @@ fn parse_mail(args: &[u8]) -> Result<Command, CommandError> {
 /// What follows `MAIL FROM:`: [spaces] reverse-path [SP params].
 #[inline(always)]
 fn parse_mail_path(rest: &[u8]) -> Result<Command, CommandError> {
-    let path = Some(rest)
-        .map(trim_start)
-        .filter(|p| p.first() == Some(&b'<'))
-        .ok_or(CommandError::Syntax(SYNTAX_MAIL))?;
+    let path = trim_start(rest);
+    if path.first() != Some(&b'<') {
+        return Err(CommandError::Syntax(SYNTAX_MAIL));
+    }
     // Every string taken from here on is in the path or after it.
     let line = Line::new(path);
     let (from, rest) = address::reverse_path_in(line, path)
@@ -363,10 +363,10 @@ fn parse_rcpt(args: &[u8]) -> Result<Command, CommandError> {
 /// What follows `RCPT TO:`: [spaces] forward-path [SP params].
 #[inline(always)]
 fn parse_rcpt_path(rest: &[u8]) -> Result<Command, CommandError> {
-    let path = Some(rest)
-        .map(trim_start)
-        .filter(|p| p.first() == Some(&b'<'))
-        .ok_or(CommandError::Syntax(SYNTAX_RCPT))?;
+    let path = trim_start(rest);
+    if path.first() != Some(&b'<') {
+        return Err(CommandError::Syntax(SYNTAX_RCPT));
+    }
     let line = Line::new(path);
     let (to, rest) = address::forward_path_in(line, path)
         .map_err(|_| CommandError::BadAddress { sender: false })?;
