@@ -119,9 +119,9 @@ impl MailParams {
         input: &'a [u8],
     ) -> Result<MailParams, CommandError> {
         let mut p = MailParams::default();
-        for param in Params(input) {
+        for param in Params::new(input) {
             let (key, value) = param?;
-            match keyword(key) {
+            match key {
                 Keyword::Size => {
                     once(p.size.is_none(), DUP_SIZE)?;
                     p.size = Some(value.and_then(parse_u64).ok_or(BadParameter(BAD_SIZE))?);
@@ -188,9 +188,9 @@ impl RcptParams {
         input: &'a [u8],
     ) -> Result<RcptParams, CommandError> {
         let mut p = RcptParams::default();
-        for param in Params(input) {
+        for param in Params::new(input) {
             let (key, value) = param?;
-            match keyword(key) {
+            match key {
                 Keyword::Notify => {
                     once(p.notify.is_none(), DUP_NOTIFY)?;
                     p.notify = Some(parse_notify(value.ok_or(BadParameter(BAD_NOTIFY))?)?);
@@ -236,6 +236,7 @@ enum Keyword {
 
 /// Keywords are letters, digits and `-` (the tokenizer checked), so [`fold`] matches them
 /// case-insensitively with one integer comparison.
+#[inline(always)]
 fn keyword(k: &[u8]) -> Keyword {
     const SIZE: u64 = fold(b"SIZE");
     const BODY: u64 = fold(b"BODY");
@@ -308,14 +309,27 @@ fn is(c: u8, class: u8) -> bool {
     CLASS[usize::from(c)] & class != 0
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
 /// Iterates `KEYWORD[=VALUE]` tokens separated by one or more spaces, in one pass per
 /// token. A keyword must start with a letter or digit. The value runs to the next space and
 /// is checked once, by its keyword's own rule (every known keyword's rule is stricter than
 /// esmtp-value); an unknown keyword's value does not matter, since it is refused anyway.
-struct Params<'a>(&'a [u8]);
+///
+/// The second field turns the keyword shortcut off, so that tests can hold the shortcut
+/// against the byte loop alone.
+struct Params<'a>(&'a [u8], bool);
+
+impl<'a> Params<'a> {
+    #[inline(always)]
+    fn new(input: &'a [u8]) -> Params<'a> {
+        Params(input, true)
+    }
+}
 
 impl<'a> Iterator for Params<'a> {
-    type Item = Result<(&'a [u8], Option<&'a [u8]>), CommandError>;
+    type Item = Result<(Keyword, Option<&'a [u8]>), CommandError>;
 
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
@@ -328,6 +342,24 @@ impl<'a> Iterator for Params<'a> {
             return None;
         }
         let k = i;
+        // Most parameters are a known keyword of 3 to 6 letters and `=`: find the `=` in
+        // the next eight bytes with one word operation and match the word before it. Known
+        // keywords are letters only, which `fold` matches exactly, so a hit is a keyword the
+        // byte loop below would have read the same way; anything else takes that loop.
+        if let Some(word) = s[k..].first_chunk::<8>().filter(|_| self.1) {
+            let x = u64::from_le_bytes(*word) ^ (ONES * u64::from(b'='));
+            let eq = x.wrapping_sub(ONES) & !x & HIGHS;
+            let n = (eq.trailing_zeros() / 8) as usize;
+            if (3..=6).contains(&n) {
+                let key = keyword(&s[k..k + n]);
+                if key != Keyword::Other {
+                    let v = k + n + 1;
+                    let end = v + find_space(&s[v..]);
+                    self.0 = &s[end..];
+                    return Some(Ok((key, Some(&s[v..end]))));
+                }
+            }
+        }
         while i < s.len() && is(s[i], KEY) {
             i += 1;
         }
@@ -345,7 +377,7 @@ impl<'a> Iterator for Params<'a> {
             return Some(Err(BadParameter(BAD_SYNTAX)));
         }
         self.0 = &s[i..];
-        Some(Ok((key, value)))
+        Some(Ok((keyword(key), value)))
     }
 }
 
@@ -355,8 +387,6 @@ impl<'a> Iterator for Params<'a> {
 /// is exact (false flags only appear above a true one).
 #[inline(always)]
 fn find_space(s: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
     while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
         let x = u64::from_le_bytes(*chunk) ^ (ONES * u64::from(b' '));
@@ -528,6 +558,39 @@ mod tests {
             RcptParams::parse(orcpt.as_bytes()),
             Err(BadParameter(BAD_ORCPT))
         );
+    }
+
+    proptest::proptest! {
+        /// The keyword shortcut yields what the byte loop yields, token by token, on
+        /// parameter lists made of real keywords, near misses and odd bytes.
+        #[test]
+        fn keyword_shortcut_is_byte_loop(
+            tokens in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "SIZE", "size", "BODY", "RET", "rEt", "ENVID", "AUTH", "NOTIFY",
+                        "ORCPT", "SMTPUTF8", "RE", "SIZ", "SIZEX", "NOTIFYX", "-SIZE", "X-Y",
+                        "SI_E", "", "\u{e9}T",
+                    ]),
+                    proptest::sample::select(vec!["=", "", "==", " =", "=\u{1}"]),
+                    "[ -~]{0,10}",
+                    proptest::sample::select(vec![" ", "  ", "", "\t"]),
+                ),
+                0..5,
+            ),
+        ) {
+            let mut input = String::new();
+            for (key, eq, value, sep) in &tokens {
+                input.push_str(sep);
+                input.push_str(key);
+                input.push_str(eq);
+                input.push_str(value);
+            }
+            let b = input.as_bytes();
+            let fast: Vec<_> = Params::new(b).map(|p| p.map(|(k, v)| (k as u8, v))).collect();
+            let slow: Vec<_> = Params(b, false).map(|p| p.map(|(k, v)| (k as u8, v))).collect();
+            proptest::prop_assert_eq!(fast, slow);
+        }
     }
 
     #[test]
