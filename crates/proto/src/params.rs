@@ -435,13 +435,48 @@ fn decode_xtext<'a>(line: Line<'a>, v: &'a [u8]) -> Option<String> {
     line.text(v).and_then(crate::xtext::decode_str)
 }
 
+// The NOTIFY values are letters only, for which `fold` is an exact case-insensitive match:
+// one integer comparison per item.
+const SUCCESS: u64 = fold(b"SUCCESS");
+const FAILURE: u64 = fold(b"FAILURE");
+const DELAY: u64 = fold(b"DELAY");
+const NEVER: u64 = fold(b"NEVER");
+
+#[inline(always)]
 fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
-    // The values are letters only, for which `fold` is an exact case-insensitive match:
-    // one integer comparison per item.
-    const SUCCESS: u64 = fold(b"SUCCESS");
-    const FAILURE: u64 = fold(b"FAILURE");
-    const DELAY: u64 = fold(b"DELAY");
-    const NEVER: u64 = fold(b"NEVER");
+    notify_list(v).map_or_else(|| parse_notify_items(v), Ok)
+}
+
+/// The common NOTIFY values without the general item splitter: SUCCESS, FAILURE and DELAY
+/// have 7, 7 and 5 letters, so each item is tried at those two lengths, followed by a comma
+/// or the end. `None` for anything else (NEVER, an unknown or empty item), which
+/// [`parse_notify_items`] then reads and judges; what this accepts, that accepts the same.
+#[inline(always)]
+fn notify_list(v: &[u8]) -> Option<Notify> {
+    let mut n = Notify::default();
+    let mut rest = v;
+    loop {
+        let len = match rest.get(5) {
+            None | Some(b',') => 5,
+            _ => 7,
+        };
+        let flag = match fold_word(rest.get(..len)?) {
+            SUCCESS => &mut n.success,
+            FAILURE => &mut n.failure,
+            DELAY => &mut n.delay,
+            _ => return None,
+        };
+        *flag = true;
+        match rest.get(len) {
+            None => return Some(n),
+            Some(b',') => rest = &rest[len + 1..],
+            Some(_) => return None,
+        }
+    }
+}
+
+/// NOTIFY by the grammar: NEVER alone, or a comma-separated list of the other three.
+fn parse_notify_items(v: &[u8]) -> Result<Notify, CommandError> {
     if fold_word(v) == NEVER {
         return Ok(Notify {
             never: true,
@@ -561,6 +596,26 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The NOTIFY shortcut either declines or agrees with the general item reader.
+        #[test]
+        fn notify_shortcut_is_items(
+            items in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "SUCCESS", "success", "FAILURE", "FaIlUrE", "DELAY", "delay", "NEVER",
+                    "", "SUCCES", "SUCCESSS", "DELA", "DELAYS", "FAIL", "X", "\u{0}ELAY",
+                ]),
+                0..5,
+            ),
+            sep in proptest::sample::select(vec![",", ",,", " ", ";"]),
+        ) {
+            let v = items.join(sep);
+            let general = parse_notify_items(v.as_bytes());
+            if let Some(n) = notify_list(v.as_bytes()) {
+                proptest::prop_assert_eq!(Ok(n), general);
+            }
+            proptest::prop_assert_eq!(parse_notify(v.as_bytes()), general);
+        }
+
         /// The keyword shortcut yields what the byte loop yields, token by token, on
         /// parameter lists made of real keywords, near misses and odd bytes.
         #[test]
