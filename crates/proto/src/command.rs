@@ -158,13 +158,13 @@ impl Command {
         if let Some(head) = line.first_chunk::<8>() {
             let w = u64::from_le_bytes(*head);
             if w | RCPT_TO_CASE == RCPT_TO {
-                return parse_rcpt_path(&line[8..]);
+                return parse_rcpt_path(line, &line[8..]);
             }
             if w | MAIL_FROM_CASE == MAIL_FRO
                 && line.get(8).is_some_and(|&c| c | 0x20 == b'm')
                 && line.get(9) == Some(&b':')
             {
-                return parse_mail_path(&line[10..]);
+                return parse_mail_path(line, &line[10..]);
             }
         }
         dispatch(line)
@@ -191,10 +191,12 @@ fn dispatch(line: &[u8]) -> Result<Command, CommandError> {
     // Dispatch on the case-folded verb packed in a u64: one integer match instead of a
     // chain of case-insensitive comparisons; MAIL and RCPT first since they dominate.
     // Only the verbs that return text check UTF-8, once, over the bytes that hold it.
-    let text = || Line::new(args);
+    // `args` ends the line, so its UTF-8 check may start a few bytes early, where the
+    // checker's word loop needs no lead-in: see [`Line::suffix`].
+    let text = || Line::suffix(line, line.len() - args.len());
     match fold_word(verb) {
-        RCPT => parse_rcpt(args),
-        MAIL => parse_mail(args),
+        RCPT => parse_rcpt(line, args),
+        MAIL => parse_mail(line, args),
         DATA => no_args(args, Command::Data, SYNTAX_DATA),
         BDAT => parse_bdat(args),
         RSET => no_args(args, Command::Rset, SYNTAX_RSET),
@@ -326,22 +328,22 @@ fn required_text<'a>(
 
 /// MAIL's argument: `FROM:` [spaces] reverse-path [SP params].
 #[inline(always)]
-fn parse_mail(args: &[u8]) -> Result<Command, CommandError> {
+fn parse_mail<'a>(line: &'a [u8], args: &'a [u8]) -> Result<Command, CommandError> {
     match strip_prefix_ic(args, b"FROM:") {
-        Some(rest) => parse_mail_path(rest),
+        Some(rest) => parse_mail_path(line, rest),
         None => Err(CommandError::Syntax(SYNTAX_MAIL)),
     }
 }
 
 /// What follows `MAIL FROM:`: [spaces] reverse-path [SP params].
 #[inline(always)]
-fn parse_mail_path(rest: &[u8]) -> Result<Command, CommandError> {
+fn parse_mail_path<'a>(whole: &'a [u8], rest: &'a [u8]) -> Result<Command, CommandError> {
     let path = trim_start(rest);
     if path.first() != Some(&b'<') {
         return Err(CommandError::Syntax(SYNTAX_MAIL));
     }
     // Every string taken from here on is in the path or after it.
-    let line = Line::new(path);
+    let line = Line::suffix(whole, whole.len() - path.len());
     let (from, rest) = address::reverse_path_in(line, path)
         .map_err(|_| CommandError::BadAddress { sender: true })?;
     if !rest.is_empty() && rest[0] != b' ' {
@@ -353,21 +355,21 @@ fn parse_mail_path(rest: &[u8]) -> Result<Command, CommandError> {
 
 /// RCPT's argument: `TO:` [spaces] forward-path [SP params].
 #[inline(always)]
-fn parse_rcpt(args: &[u8]) -> Result<Command, CommandError> {
+fn parse_rcpt<'a>(line: &'a [u8], args: &'a [u8]) -> Result<Command, CommandError> {
     match strip_prefix_ic(args, b"TO:") {
-        Some(rest) => parse_rcpt_path(rest),
+        Some(rest) => parse_rcpt_path(line, rest),
         None => Err(CommandError::Syntax(SYNTAX_RCPT)),
     }
 }
 
 /// What follows `RCPT TO:`: [spaces] forward-path [SP params].
 #[inline(always)]
-fn parse_rcpt_path(rest: &[u8]) -> Result<Command, CommandError> {
+fn parse_rcpt_path<'a>(whole: &'a [u8], rest: &'a [u8]) -> Result<Command, CommandError> {
     let path = trim_start(rest);
     if path.first() != Some(&b'<') {
         return Err(CommandError::Syntax(SYNTAX_RCPT));
     }
-    let line = Line::new(path);
+    let line = Line::suffix(whole, whole.len() - path.len());
     let (to, rest) = address::forward_path_in(line, path)
         .map_err(|_| CommandError::BadAddress { sender: false })?;
     if !rest.is_empty() && rest[0] != b' ' {
