@@ -179,15 +179,26 @@ fn dispatch(line: &[u8]) -> Result<Command, CommandError> {
     // byte is a space too, the 4 bytes are no verb (verbs are letters, and the space folds
     // to no letter), just as the shorter word before that space is none: Unknown either
     // way. The longest verb has 8 letters, so the space, if any, is in the first 9 bytes.
+    // A line of at most 8 bytes (DATA, RSET, QUIT...) is its own verb: were there a space
+    // in it, the word before would be shorter than every verb but the 4-letter ones, whose
+    // space was just ruled out, and the whole line folds to no verb either: Unknown both
+    // ways, without the search.
     let (verb, args) = if line.get(4) == Some(&b' ') {
         (&line[..4], trim_start(&line[5..]))
+    } else if line.len() <= 8 {
+        (line, &line[line.len()..])
     } else {
         match line.iter().take(9).position(|&c| c == b' ') {
             Some(sp) => (&line[..sp], trim_start(&line[sp + 1..])),
-            None if line.len() <= 8 => (line, &line[line.len()..]),
             None => return Err(CommandError::Unknown),
         }
     };
+    verb_args(line, verb, args)
+}
+
+/// One arm per verb: `verb` and `args` (which ends `line`) as split by [`dispatch`].
+#[inline(always)]
+fn verb_args<'a>(line: &'a [u8], verb: &'a [u8], args: &'a [u8]) -> Result<Command, CommandError> {
     // Dispatch on the case-folded verb packed in a u64: one integer match instead of a
     // chain of case-insensitive comparisons; MAIL and RCPT first since they dominate.
     // Only the verbs that return text check UTF-8, once, over the bytes that hold it.

@@ -745,3 +745,61 @@ proptest::proptest! {
         proptest::prop_assert_eq!(Command::parse(&line), dispatch(trim_end(&line)));
     }
 }
+
+/// The verb split as it was before short lines skipped the space search: the reference
+/// for [`dispatch`].
+fn dispatch_naive(line: &[u8]) -> Result<Command, CommandError> {
+    let (verb, args) = if line.get(4) == Some(&b' ') {
+        (&line[..4], trim_start(&line[5..]))
+    } else {
+        match line.iter().take(9).position(|&c| c == b' ') {
+            Some(sp) => (&line[..sp], trim_start(&line[sp + 1..])),
+            None if line.len() <= 8 => (line, &line[line.len()..]),
+            None => return Err(CommandError::Unknown),
+        }
+    };
+    verb_args(line, verb, args)
+}
+
+proptest::proptest! {
+    /// Short lines of verb letters and spaces split as the byte search splits them.
+    #[test]
+    fn short_line_split_is_naive(
+        line in proptest::collection::vec(
+            proptest::sample::select(b"DATRSEQUINOPHLVYXMCBKsdt ".to_vec()),
+            0..11,
+        ),
+    ) {
+        let line = trim_end(&line);
+        proptest::prop_assert_eq!(dispatch(line), dispatch_naive(line));
+    }
+}
+
+#[test]
+fn short_line_split_table() {
+    for line in [
+        &b"DATA"[..],
+        b"RSET",
+        b"QUIT",
+        b"NOOP",
+        b"TURN",
+        b"HELP",
+        b"ATRN",
+        b"VRFY",
+        b"STARTTLS",
+        b"DAT A",
+        b"D ATA",
+        b"STARTTL",
+        b"STARTTLX",
+        b"A",
+        b"",
+        b"DATAXYZ",
+    ] {
+        assert_eq!(
+            dispatch(line),
+            dispatch_naive(line),
+            "{:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
