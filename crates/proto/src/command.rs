@@ -149,6 +149,7 @@ impl Command {
     /// ignored, arguments may be separated by several spaces, and `MAIL FROM:` / `RCPT TO:`
     /// may be followed by spaces before the `<` (as Postfix allows). The angle brackets
     /// themselves are required.
+    #[inline(always)]
     pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
         let line = trim_end(line);
         // MAIL and RCPT are most lines of a session: recognise `MAIL FROM:` / `RCPT TO:`
