@@ -453,26 +453,34 @@ fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
 /// [`parse_notify_items`] then reads and judges; what this accepts, that accepts the same.
 #[inline(always)]
 fn notify_list(v: &[u8]) -> Option<Notify> {
-    let mut n = Notify::default();
+    // The flags gather in one integer, not through `&mut` to the struct's bool fields:
+    // those become single-byte stores that the caller then reads back as one wider load,
+    // which the CPU cannot forward from the stores and waits for.
+    let mut flags = 0u8;
     let mut rest = v;
     loop {
         let len = match rest.get(5) {
             None | Some(b',') => 5,
             _ => 7,
         };
-        let flag = match fold_word(rest.get(..len)?) {
-            SUCCESS => &mut n.success,
-            FAILURE => &mut n.failure,
-            DELAY => &mut n.delay,
+        flags |= match fold_word(rest.get(..len)?) {
+            SUCCESS => 1,
+            FAILURE => 2,
+            DELAY => 4,
             _ => return None,
         };
-        *flag = true;
         match rest.get(len) {
-            None => return Some(n),
+            None => break,
             Some(b',') => rest = &rest[len + 1..],
             Some(_) => return None,
         }
     }
+    Some(Notify {
+        never: false,
+        success: flags & 1 != 0,
+        failure: flags & 2 != 0,
+        delay: flags & 4 != 0,
+    })
 }
 
 /// NOTIFY by the grammar: NEVER alone, or a comma-separated list of the other three.
