@@ -507,7 +507,15 @@ fn parse_notify_items(v: &[u8]) -> Result<Notify, CommandError> {
 
 /// `addr-type ";" xtext`; addr-type is an atom (RFC 3461 4.2), e.g. `rfc822`.
 fn parse_orcpt<'a>(line: Line<'a>, v: &'a [u8]) -> Option<Orcpt> {
-    let semi = v.iter().position(|&c| !is(c, ATOM))?;
+    // Nearly every ORCPT is `rfc822;`: one masked word compare (letters in any case, the
+    // digits and `;` exact) instead of the atom scan, which would stop at the same `;`.
+    const RFC822: u64 = u64::from_le_bytes(*b"rfc822;\0");
+    const CASE: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0, 0, 0, 0, 0]);
+    const SEVEN: u64 = 0x00ff_ffff_ffff_ffff;
+    let semi = match v.first_chunk::<8>() {
+        Some(w) if (u64::from_le_bytes(*w) | CASE) & SEVEN == RFC822 => 6,
+        _ => v.iter().position(|&c| !is(c, ATOM))?,
+    };
     let (ty, addr) = (&v[..semi], &v[semi + 1..]);
     if ty.is_empty() || v[semi] != b';' || addr.is_empty() {
         return None;
@@ -604,6 +612,32 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// ORCPT values around the `rfc822;` shortcut parse as the atom scan parses them.
+        #[test]
+        fn orcpt_shortcut_is_scan(
+            ty in proptest::sample::select(vec![
+                "rfc822", "RFC822", "rFc822", "rfc82", "rfc8222", "rfc\u{0}22", "utf-8", "",
+                "rfc822\u{1b}", "Rfc822x",
+            ]),
+            sep in proptest::sample::select(vec![";", "\u{1b}", "=", ""]),
+            addr in "[!-~]{0,6}",
+        ) {
+            let v = format!("{ty}{sep}{addr}");
+            let b = v.as_bytes();
+            let line = Line::new(b);
+            let want = b.iter().position(|&c| !is(c, ATOM)).and_then(|semi| {
+                let (t, a) = (&b[..semi], &b[semi + 1..]);
+                if t.is_empty() || b[semi] != b';' || a.is_empty() {
+                    return None;
+                }
+                Some(Orcpt {
+                    addr_type: std::str::from_utf8(t).ok()?.to_owned(),
+                    addr: crate::xtext::decode(a)?,
+                })
+            });
+            proptest::prop_assert_eq!(parse_orcpt(line, b), want);
+        }
+
         /// The NOTIFY shortcut either declines or agrees with the general item reader.
         #[test]
         fn notify_shortcut_is_items(
