@@ -357,7 +357,7 @@ fn parse_path<'a>(
 }
 
 /// Scans `local@domain` from `i`; returns the index of `@` and the index after the domain.
-#[inline(always)]
+#[inline(never)]
 fn mailbox_end(s: &[u8], i: usize) -> Result<(usize, usize), PathError> {
     let at = if s.get(i) == Some(&b'"') {
         quoted_end(s, i)?
