@@ -149,46 +149,83 @@ impl Command {
     /// ignored, arguments may be separated by several spaces, and `MAIL FROM:` / `RCPT TO:`
     /// may be followed by spaces before the `<` (as Postfix allows). The angle brackets
     /// themselves are required.
+    #[inline(always)]
     pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
         let line = trim_end(line);
-        // All verbs but STARTTLS have 4 letters: look for the space there first. If an earlier
-        // byte is a space too, the 4 bytes are no verb (verbs are letters, and the space folds
-        // to no letter), just as the shorter word before that space is none: Unknown either
-        // way. The longest verb has 8 letters, so the space, if any, is in the first 9 bytes.
-        let (verb, args) = if line.get(4) == Some(&b' ') {
-            (&line[..4], trim_start(&line[5..]))
-        } else {
-            match line.iter().take(9).position(|&c| c == b' ') {
-                Some(sp) => (&line[..sp], trim_start(&line[sp + 1..])),
-                None if line.len() <= 8 => (line, &line[line.len()..]),
-                None => return Err(CommandError::Unknown),
+        // MAIL and RCPT are most lines of a session: recognise `MAIL FROM:` / `RCPT TO:`
+        // with one 8-byte compare instead of finding the verb, folding it and stripping the
+        // keyword. Only the exact spelling (any case, one space) takes this path; every
+        // other form goes through the general dispatch below, which parses it the same way.
+        if let Some(head) = line.first_chunk::<8>() {
+            let w = u64::from_le_bytes(*head);
+            if w | RCPT_TO_CASE == RCPT_TO {
+                return parse_rcpt_path(line, &line[8..]);
             }
-        };
-        // Dispatch on the case-folded verb packed in a u64: one integer match instead of a
-        // chain of case-insensitive comparisons; MAIL and RCPT first since they dominate.
-        // Only the verbs that return text check UTF-8, once, over the bytes that hold it.
-        let text = || Line::new(args);
-        match fold_word(verb) {
-            RCPT => parse_rcpt(args),
-            MAIL => parse_mail(args),
-            DATA => no_args(args, Command::Data, SYNTAX_DATA),
-            BDAT => parse_bdat(args),
-            RSET => no_args(args, Command::Rset, SYNTAX_RSET),
-            EHLO => parse_hello(text(), args, SYNTAX_EHLO).map(Command::Ehlo),
-            HELO => parse_hello(text(), args, SYNTAX_HELO).map(Command::Helo),
-            NOOP => Ok(Command::Noop),
-            QUIT => no_args(args, Command::Quit, SYNTAX_QUIT),
-            VRFY => required_text(text(), args, SYNTAX_VRFY).map(Command::Vrfy),
-            EXPN => required_text(text(), args, SYNTAX_EXPN).map(Command::Expn),
-            HELP if args.is_empty() => Ok(Command::Help(None)),
-            HELP => required_text(text(), args, SYNTAX_HELP).map(|t| Command::Help(Some(t))),
-            STARTTLS => no_args(args, Command::StartTls, SYNTAX_STARTTLS),
-            AUTH => parse_auth(text(), args),
-            ETRN => parse_etrn(text(), args),
-            ATRN => parse_atrn(text(), args),
-            TURN => no_args(args, Command::Turn, SYNTAX_TURN),
-            _ => Err(CommandError::Unknown),
+            if w | MAIL_FROM_CASE == MAIL_FRO
+                && line.get(8).is_some_and(|&c| c | 0x20 == b'm')
+                && line.get(9) == Some(&b':')
+            {
+                return parse_mail_path(line, &line[10..]);
+            }
         }
+        dispatch(line)
+    }
+}
+
+/// The general parser for a line already trimmed at its end: find the verb, then one arm
+/// per verb. Also the reference the `MAIL FROM:` / `RCPT TO:` shortcut is tested against.
+#[inline(always)]
+fn dispatch(line: &[u8]) -> Result<Command, CommandError> {
+    // All verbs but STARTTLS have 4 letters: look for the space there first. If an earlier
+    // byte is a space too, the 4 bytes are no verb (verbs are letters, and the space folds
+    // to no letter), just as the shorter word before that space is none: Unknown either
+    // way. The longest verb has 8 letters, so the space, if any, is in the first 9 bytes.
+    // A line of at most 8 bytes (DATA, RSET, QUIT...) is its own verb: were there a space
+    // in it, the word before would be shorter than every verb but the 4-letter ones, whose
+    // space was just ruled out, and the whole line folds to no verb either: Unknown both
+    // ways, without the search.
+    let (verb, args) = if line.get(4) == Some(&b' ') {
+        (&line[..4], trim_start(&line[5..]))
+    } else if line.len() <= 8 {
+        (line, &line[line.len()..])
+    } else {
+        match line.iter().take(9).position(|&c| c == b' ') {
+            Some(sp) => (&line[..sp], trim_start(&line[sp + 1..])),
+            None => return Err(CommandError::Unknown),
+        }
+    };
+    verb_args(line, verb, args)
+}
+
+/// One arm per verb: `verb` and `args` (which ends `line`) as split by [`dispatch`].
+#[inline(always)]
+fn verb_args<'a>(line: &'a [u8], verb: &'a [u8], args: &'a [u8]) -> Result<Command, CommandError> {
+    // Dispatch on the case-folded verb packed in a u64: one integer match instead of a
+    // chain of case-insensitive comparisons; MAIL and RCPT first since they dominate.
+    // Only the verbs that return text check UTF-8, once, over the bytes that hold it.
+    // `args` ends the line, so its UTF-8 check may start a few bytes early, where the
+    // checker's word loop needs no lead-in: see [`Line::suffix`].
+    let text = || Line::suffix(line, line.len() - args.len());
+    match fold_word(verb) {
+        RCPT => parse_rcpt(line, args),
+        MAIL => parse_mail(line, args),
+        DATA => no_args(args, SYNTAX_DATA).map(|()| Command::Data),
+        BDAT => parse_bdat(args),
+        RSET => no_args(args, SYNTAX_RSET).map(|()| Command::Rset),
+        EHLO => parse_hello(text(), args, SYNTAX_EHLO).map(Command::Ehlo),
+        HELO => parse_hello(text(), args, SYNTAX_HELO).map(Command::Helo),
+        NOOP => Ok(Command::Noop),
+        QUIT => no_args(args, SYNTAX_QUIT).map(|()| Command::Quit),
+        VRFY => required_text(text(), args, SYNTAX_VRFY).map(Command::Vrfy),
+        EXPN => required_text(text(), args, SYNTAX_EXPN).map(Command::Expn),
+        HELP if args.is_empty() => Ok(Command::Help(None)),
+        HELP => required_text(text(), args, SYNTAX_HELP).map(|t| Command::Help(Some(t))),
+        STARTTLS => no_args(args, SYNTAX_STARTTLS).map(|()| Command::StartTls),
+        AUTH => parse_auth(text(), args),
+        ETRN => parse_etrn(text(), args),
+        ATRN => parse_atrn(text(), args),
+        TURN => no_args(args, SYNTAX_TURN).map(|()| Command::Turn),
+        _ => Err(CommandError::Unknown),
     }
 }
 
@@ -227,6 +264,14 @@ pub(crate) fn fold_word(word: &[u8]) -> u64 {
         _ => fold(word),
     }
 }
+
+/// `RCPT TO:` and `MAIL FRO` as little-endian words, lower case, and the 0x20 bits that
+/// fold their letters (and only their letters: a space or `:` must match exactly, since a
+/// byte 0x00 or 0x1a would fold onto them).
+const RCPT_TO: u64 = u64::from_le_bytes(*b"rcpt to:");
+const RCPT_TO_CASE: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0x20, 0, 0x20, 0x20, 0]);
+const MAIL_FRO: u64 = u64::from_le_bytes(*b"mail fro");
+const MAIL_FROM_CASE: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0x20, 0, 0x20, 0x20, 0x20]);
 
 const RCPT: u64 = fold(b"RCPT");
 const MAIL: u64 = fold(b"MAIL");
@@ -267,9 +312,13 @@ fn strip_prefix_ic<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     }
 }
 
-fn no_args(args: &[u8], command: Command, syntax: &'static str) -> Result<Command, CommandError> {
+/// Whether a verb that takes no argument got none. Returns `()`, not the command: a
+/// `Command` passed by value is 104 bytes written to memory field by field and read back
+/// 16 bytes at a time, loads the CPU cannot forward from those stores and waits for.
+#[inline(always)]
+fn no_args(args: &[u8], syntax: &'static str) -> Result<(), CommandError> {
     if args.is_empty() {
-        Ok(command)
+        Ok(())
     } else {
         Err(CommandError::Syntax(syntax))
     }
@@ -295,13 +344,22 @@ fn required_text<'a>(
 
 /// MAIL's argument: `FROM:` [spaces] reverse-path [SP params].
 #[inline(always)]
-fn parse_mail(args: &[u8]) -> Result<Command, CommandError> {
-    let path = strip_prefix_ic(args, b"FROM:")
-        .map(trim_start)
-        .filter(|p| p.first() == Some(&b'<'))
-        .ok_or(CommandError::Syntax(SYNTAX_MAIL))?;
+fn parse_mail<'a>(line: &'a [u8], args: &'a [u8]) -> Result<Command, CommandError> {
+    match strip_prefix_ic(args, b"FROM:") {
+        Some(rest) => parse_mail_path(line, rest),
+        None => Err(CommandError::Syntax(SYNTAX_MAIL)),
+    }
+}
+
+/// What follows `MAIL FROM:`: [spaces] reverse-path [SP params].
+#[inline(always)]
+fn parse_mail_path<'a>(whole: &'a [u8], rest: &'a [u8]) -> Result<Command, CommandError> {
+    let path = trim_start(rest);
+    if path.first() != Some(&b'<') {
+        return Err(CommandError::Syntax(SYNTAX_MAIL));
+    }
     // Every string taken from here on is in the path or after it.
-    let line = Line::new(path);
+    let line = Line::suffix(whole, whole.len() - path.len());
     let (from, rest) = address::reverse_path_in(line, path)
         .map_err(|_| CommandError::BadAddress { sender: true })?;
     if !rest.is_empty() && rest[0] != b' ' {
@@ -313,12 +371,21 @@ fn parse_mail(args: &[u8]) -> Result<Command, CommandError> {
 
 /// RCPT's argument: `TO:` [spaces] forward-path [SP params].
 #[inline(always)]
-fn parse_rcpt(args: &[u8]) -> Result<Command, CommandError> {
-    let path = strip_prefix_ic(args, b"TO:")
-        .map(trim_start)
-        .filter(|p| p.first() == Some(&b'<'))
-        .ok_or(CommandError::Syntax(SYNTAX_RCPT))?;
-    let line = Line::new(path);
+fn parse_rcpt<'a>(line: &'a [u8], args: &'a [u8]) -> Result<Command, CommandError> {
+    match strip_prefix_ic(args, b"TO:") {
+        Some(rest) => parse_rcpt_path(line, rest),
+        None => Err(CommandError::Syntax(SYNTAX_RCPT)),
+    }
+}
+
+/// What follows `RCPT TO:`: [spaces] forward-path [SP params].
+#[inline(always)]
+fn parse_rcpt_path<'a>(whole: &'a [u8], rest: &'a [u8]) -> Result<Command, CommandError> {
+    let path = trim_start(rest);
+    if path.first() != Some(&b'<') {
+        return Err(CommandError::Syntax(SYNTAX_RCPT));
+    }
+    let line = Line::suffix(whole, whole.len() - path.len());
     let (to, rest) = address::forward_path_in(line, path)
         .map_err(|_| CommandError::BadAddress { sender: false })?;
     if !rest.is_empty() && rest[0] != b' ' {

@@ -119,9 +119,9 @@ impl MailParams {
         input: &'a [u8],
     ) -> Result<MailParams, CommandError> {
         let mut p = MailParams::default();
-        for param in Params(input) {
+        for param in Params::new(input) {
             let (key, value) = param?;
-            match keyword(key) {
+            match key {
                 Keyword::Size => {
                     once(p.size.is_none(), DUP_SIZE)?;
                     p.size = Some(value.and_then(parse_u64).ok_or(BadParameter(BAD_SIZE))?);
@@ -188,9 +188,9 @@ impl RcptParams {
         input: &'a [u8],
     ) -> Result<RcptParams, CommandError> {
         let mut p = RcptParams::default();
-        for param in Params(input) {
+        for param in Params::new(input) {
             let (key, value) = param?;
-            match keyword(key) {
+            match key {
                 Keyword::Notify => {
                     once(p.notify.is_none(), DUP_NOTIFY)?;
                     p.notify = Some(parse_notify(value.ok_or(BadParameter(BAD_NOTIFY))?)?);
@@ -236,6 +236,7 @@ enum Keyword {
 
 /// Keywords are letters, digits and `-` (the tokenizer checked), so [`fold`] matches them
 /// case-insensitively with one integer comparison.
+#[inline(always)]
 fn keyword(k: &[u8]) -> Keyword {
     const SIZE: u64 = fold(b"SIZE");
     const BODY: u64 = fold(b"BODY");
@@ -308,14 +309,27 @@ fn is(c: u8, class: u8) -> bool {
     CLASS[usize::from(c)] & class != 0
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
 /// Iterates `KEYWORD[=VALUE]` tokens separated by one or more spaces, in one pass per
 /// token. A keyword must start with a letter or digit. The value runs to the next space and
 /// is checked once, by its keyword's own rule (every known keyword's rule is stricter than
 /// esmtp-value); an unknown keyword's value does not matter, since it is refused anyway.
-struct Params<'a>(&'a [u8]);
+///
+/// The second field turns the keyword shortcut off, so that tests can hold the shortcut
+/// against the byte loop alone.
+struct Params<'a>(&'a [u8], bool);
+
+impl<'a> Params<'a> {
+    #[inline(always)]
+    fn new(input: &'a [u8]) -> Params<'a> {
+        Params(input, true)
+    }
+}
 
 impl<'a> Iterator for Params<'a> {
-    type Item = Result<(&'a [u8], Option<&'a [u8]>), CommandError>;
+    type Item = Result<(Keyword, Option<&'a [u8]>), CommandError>;
 
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
@@ -328,6 +342,24 @@ impl<'a> Iterator for Params<'a> {
             return None;
         }
         let k = i;
+        // Most parameters are a known keyword of 3 to 6 letters and `=`: find the `=` in
+        // the next eight bytes with one word operation and match the word before it. Known
+        // keywords are letters only, which `fold` matches exactly, so a hit is a keyword the
+        // byte loop below would have read the same way; anything else takes that loop.
+        if let Some(word) = s[k..].first_chunk::<8>().filter(|_| self.1) {
+            let x = u64::from_le_bytes(*word) ^ (ONES * u64::from(b'='));
+            let eq = x.wrapping_sub(ONES) & !x & HIGHS;
+            let n = (eq.trailing_zeros() / 8) as usize;
+            if (3..=6).contains(&n) {
+                let key = keyword(&s[k..k + n]);
+                if key != Keyword::Other {
+                    let v = k + n + 1;
+                    let end = v + find_space(&s[v..]);
+                    self.0 = &s[end..];
+                    return Some(Ok((key, Some(&s[v..end]))));
+                }
+            }
+        }
         while i < s.len() && is(s[i], KEY) {
             i += 1;
         }
@@ -345,7 +377,7 @@ impl<'a> Iterator for Params<'a> {
             return Some(Err(BadParameter(BAD_SYNTAX)));
         }
         self.0 = &s[i..];
-        Some(Ok((key, value)))
+        Some(Ok((keyword(key), value)))
     }
 }
 
@@ -355,8 +387,6 @@ impl<'a> Iterator for Params<'a> {
 /// is exact (false flags only appear above a true one).
 #[inline(always)]
 fn find_space(s: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
     while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
         let x = u64::from_le_bytes(*chunk) ^ (ONES * u64::from(b' '));
@@ -405,13 +435,56 @@ fn decode_xtext<'a>(line: Line<'a>, v: &'a [u8]) -> Option<String> {
     line.text(v).and_then(crate::xtext::decode_str)
 }
 
+// The NOTIFY values are letters only, for which `fold` is an exact case-insensitive match:
+// one integer comparison per item.
+const SUCCESS: u64 = fold(b"SUCCESS");
+const FAILURE: u64 = fold(b"FAILURE");
+const DELAY: u64 = fold(b"DELAY");
+const NEVER: u64 = fold(b"NEVER");
+
+#[inline(always)]
 fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
-    // The values are letters only, for which `fold` is an exact case-insensitive match:
-    // one integer comparison per item.
-    const SUCCESS: u64 = fold(b"SUCCESS");
-    const FAILURE: u64 = fold(b"FAILURE");
-    const DELAY: u64 = fold(b"DELAY");
-    const NEVER: u64 = fold(b"NEVER");
+    notify_list(v).map_or_else(|| parse_notify_items(v), Ok)
+}
+
+/// The common NOTIFY values without the general item splitter: SUCCESS, FAILURE and DELAY
+/// have 7, 7 and 5 letters, so each item is tried at those two lengths, followed by a comma
+/// or the end. `None` for anything else (NEVER, an unknown or empty item), which
+/// [`parse_notify_items`] then reads and judges; what this accepts, that accepts the same.
+#[inline(always)]
+fn notify_list(v: &[u8]) -> Option<Notify> {
+    // The flags gather in one integer, not through `&mut` to the struct's bool fields:
+    // those become single-byte stores that the caller then reads back as one wider load,
+    // which the CPU cannot forward from the stores and waits for.
+    let mut flags = 0u8;
+    let mut rest = v;
+    loop {
+        let len = match rest.get(5) {
+            None | Some(b',') => 5,
+            _ => 7,
+        };
+        flags |= match fold_word(rest.get(..len)?) {
+            SUCCESS => 1,
+            FAILURE => 2,
+            DELAY => 4,
+            _ => return None,
+        };
+        match rest.get(len) {
+            None => break,
+            Some(b',') => rest = &rest[len + 1..],
+            Some(_) => return None,
+        }
+    }
+    Some(Notify {
+        never: false,
+        success: flags & 1 != 0,
+        failure: flags & 2 != 0,
+        delay: flags & 4 != 0,
+    })
+}
+
+/// NOTIFY by the grammar: NEVER alone, or a comma-separated list of the other three.
+fn parse_notify_items(v: &[u8]) -> Result<Notify, CommandError> {
     if fold_word(v) == NEVER {
         return Ok(Notify {
             never: true,
@@ -434,7 +507,15 @@ fn parse_notify(v: &[u8]) -> Result<Notify, CommandError> {
 
 /// `addr-type ";" xtext`; addr-type is an atom (RFC 3461 4.2), e.g. `rfc822`.
 fn parse_orcpt<'a>(line: Line<'a>, v: &'a [u8]) -> Option<Orcpt> {
-    let semi = v.iter().position(|&c| !is(c, ATOM))?;
+    // Nearly every ORCPT is `rfc822;`: one masked word compare (letters in any case, the
+    // digits and `;` exact) instead of the atom scan, which would stop at the same `;`.
+    const RFC822: u64 = u64::from_le_bytes(*b"rfc822;\0");
+    const CASE: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0, 0, 0, 0, 0]);
+    const SEVEN: u64 = 0x00ff_ffff_ffff_ffff;
+    let semi = match v.first_chunk::<8>() {
+        Some(w) if (u64::from_le_bytes(*w) | CASE) & SEVEN == RFC822 => 6,
+        _ => v.iter().position(|&c| !is(c, ATOM))?,
+    };
     let (ty, addr) = (&v[..semi], &v[semi + 1..]);
     if ty.is_empty() || v[semi] != b';' || addr.is_empty() {
         return None;
@@ -528,6 +609,85 @@ mod tests {
             RcptParams::parse(orcpt.as_bytes()),
             Err(BadParameter(BAD_ORCPT))
         );
+    }
+
+    proptest::proptest! {
+        /// ORCPT values around the `rfc822;` shortcut parse as the atom scan parses them.
+        #[test]
+        fn orcpt_shortcut_is_scan(
+            ty in proptest::sample::select(vec![
+                "rfc822", "RFC822", "rFc822", "rfc82", "rfc8222", "rfc\u{0}22", "utf-8", "",
+                "rfc822\u{1b}", "Rfc822x",
+            ]),
+            sep in proptest::sample::select(vec![";", "\u{1b}", "=", ""]),
+            addr in "[!-~]{0,6}",
+        ) {
+            let v = format!("{ty}{sep}{addr}");
+            let b = v.as_bytes();
+            let line = Line::new(b);
+            let want = b.iter().position(|&c| !is(c, ATOM)).and_then(|semi| {
+                let (t, a) = (&b[..semi], &b[semi + 1..]);
+                if t.is_empty() || b[semi] != b';' || a.is_empty() {
+                    return None;
+                }
+                Some(Orcpt {
+                    addr_type: std::str::from_utf8(t).ok()?.to_owned(),
+                    addr: crate::xtext::decode(a)?,
+                })
+            });
+            proptest::prop_assert_eq!(parse_orcpt(line, b), want);
+        }
+
+        /// The NOTIFY shortcut either declines or agrees with the general item reader.
+        #[test]
+        fn notify_shortcut_is_items(
+            items in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "SUCCESS", "success", "FAILURE", "FaIlUrE", "DELAY", "delay", "NEVER",
+                    "", "SUCCES", "SUCCESSS", "DELA", "DELAYS", "FAIL", "X", "\u{0}ELAY",
+                ]),
+                0..5,
+            ),
+            sep in proptest::sample::select(vec![",", ",,", " ", ";"]),
+        ) {
+            let v = items.join(sep);
+            let general = parse_notify_items(v.as_bytes());
+            if let Some(n) = notify_list(v.as_bytes()) {
+                proptest::prop_assert_eq!(Ok(n), general);
+            }
+            proptest::prop_assert_eq!(parse_notify(v.as_bytes()), general);
+        }
+
+        /// The keyword shortcut yields what the byte loop yields, token by token, on
+        /// parameter lists made of real keywords, near misses and odd bytes.
+        #[test]
+        fn keyword_shortcut_is_byte_loop(
+            tokens in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "SIZE", "size", "BODY", "RET", "rEt", "ENVID", "AUTH", "NOTIFY",
+                        "ORCPT", "SMTPUTF8", "RE", "SIZ", "SIZEX", "NOTIFYX", "-SIZE", "X-Y",
+                        "SI_E", "", "\u{e9}T",
+                    ]),
+                    proptest::sample::select(vec!["=", "", "==", " =", "=\u{1}"]),
+                    "[ -~]{0,10}",
+                    proptest::sample::select(vec![" ", "  ", "", "\t"]),
+                ),
+                0..5,
+            ),
+        ) {
+            let mut input = String::new();
+            for (key, eq, value, sep) in &tokens {
+                input.push_str(sep);
+                input.push_str(key);
+                input.push_str(eq);
+                input.push_str(value);
+            }
+            let b = input.as_bytes();
+            let fast: Vec<_> = Params::new(b).map(|p| p.map(|(k, v)| (k as u8, v))).collect();
+            let slow: Vec<_> = Params(b, false).map(|p| p.map(|(k, v)| (k as u8, v))).collect();
+            proptest::prop_assert_eq!(fast, slow);
+        }
     }
 
     #[test]

@@ -683,3 +683,123 @@ fn fold_word_table() {
     assert_eq!(fold_word(b"STARTTLS"), STARTTLS);
     assert_eq!(fold_word(b"ninechars"), 0);
 }
+
+/// Lines near the `MAIL FROM:` / `RCPT TO:` shortcut: each must parse exactly as the
+/// general dispatch parses it, whether or not the shortcut takes it. The bytes 0x00 and
+/// 0x1a fold onto space and `:` if the case bits were applied to every byte.
+#[test]
+fn shortcut_table() {
+    let lines: &[&[u8]] = &[
+        b"MAIL FROM:<a@b.c>",
+        b"mail from:<a@b.c> SIZE=10",
+        b"MaIl FrOm:  <a@b.c>",
+        b"MAIL\x00FROM:<a@b.c>",
+        b"MAIL FROM\x1a<a@b.c>",
+        b"MAIL  FROM:<a@b.c>",
+        b"MAIL FRO:<a@b.c>",
+        b"MAIL FROMX:<a@b.c>",
+        b"MAIL FROM:",
+        b"MAIL FROM",
+        b"MAIL FRO",
+        b"RCPT TO:<a@b.c>",
+        b"rcpt to:<a@b.c> NOTIFY=NEVER",
+        b"RCPT\x00TO:<a@b.c>",
+        b"RCPT TO\x1a<a@b.c>",
+        b"RCPT TO:",
+        b"RCPT TO: <Postmaster>",
+        b"RCPT  TO:<a@b.c>",
+        b"RCPT TO :<a@b.c>",
+        b"RCPT TO:<>",
+        b"RCPT TO:x",
+    ];
+    for line in lines {
+        assert_eq!(
+            Command::parse(line),
+            dispatch(trim_end(line)),
+            "{:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+    assert!(matches!(
+        Command::parse(b"MAIL\x00FROM:<a@b.c>"),
+        Err(CommandError::Unknown)
+    ));
+}
+
+proptest::proptest! {
+    /// The shortcut agrees with the general dispatch on lines built from near-miss pieces:
+    /// verbs and keywords in any case, odd separators, real paths and parameters.
+    #[test]
+    fn shortcut_is_dispatch(
+        verb in proptest::sample::select(vec!["MAIL", "mail", "MaIl", "RCPT", "rcpt", "rCpT", "MAIX"]),
+        sep in proptest::sample::select(vec![" ", "  ", "\u{0}", "\u{1a}", "\t", ""]),
+        key in proptest::sample::select(vec!["FROM", "from", "FrOm", "TO", "to", "tO", "FRO", "T", "FROMM"]),
+        colon in proptest::sample::select(vec![":", "\u{1a}", ";", " :", ""]),
+        space in proptest::sample::select(vec!["", " ", "  "]),
+        path in proptest::sample::select(vec!["<a@b.c>", "<>", "<Postmaster>", "<x y@z>", "a@b", "<\u{e9}@b.c>", ""]),
+        params in proptest::sample::select(vec!["", " SIZE=1", " NOTIFY=SUCCESS ORCPT=rfc822;a+40b", " BODY=8BITMIME ENVID=x+2By", " ", "\t", "x"]),
+        tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4),
+    ) {
+        let mut line = format!("{verb}{sep}{key}{colon}{space}{path}{params}").into_bytes();
+        line.extend_from_slice(&tail);
+        proptest::prop_assert_eq!(Command::parse(&line), dispatch(trim_end(&line)));
+    }
+}
+
+/// The verb split as it was before short lines skipped the space search: the reference
+/// for [`dispatch`].
+fn dispatch_naive(line: &[u8]) -> Result<Command, CommandError> {
+    let (verb, args) = if line.get(4) == Some(&b' ') {
+        (&line[..4], trim_start(&line[5..]))
+    } else {
+        match line.iter().take(9).position(|&c| c == b' ') {
+            Some(sp) => (&line[..sp], trim_start(&line[sp + 1..])),
+            None if line.len() <= 8 => (line, &line[line.len()..]),
+            None => return Err(CommandError::Unknown),
+        }
+    };
+    verb_args(line, verb, args)
+}
+
+proptest::proptest! {
+    /// Short lines of verb letters and spaces split as the byte search splits them.
+    #[test]
+    fn short_line_split_is_naive(
+        line in proptest::collection::vec(
+            proptest::sample::select(b"DATRSEQUINOPHLVYXMCBKsdt ".to_vec()),
+            0..11,
+        ),
+    ) {
+        let line = trim_end(&line);
+        proptest::prop_assert_eq!(dispatch(line), dispatch_naive(line));
+    }
+}
+
+#[test]
+fn short_line_split_table() {
+    for line in [
+        &b"DATA"[..],
+        b"RSET",
+        b"QUIT",
+        b"NOOP",
+        b"TURN",
+        b"HELP",
+        b"ATRN",
+        b"VRFY",
+        b"STARTTLS",
+        b"DAT A",
+        b"D ATA",
+        b"STARTTL",
+        b"STARTTLX",
+        b"A",
+        b"",
+        b"DATAXYZ",
+    ] {
+        assert_eq!(
+            dispatch(line),
+            dispatch_naive(line),
+            "{:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
