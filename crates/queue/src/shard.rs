@@ -214,22 +214,6 @@ impl Future for Woken<'_> {
     }
 }
 
-/// Ready on its second poll: the task goes to the back of the run queue once.
-struct YieldNow(bool);
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
 struct Inner<F> {
     state: State,
     next_seq: u64,
@@ -504,10 +488,6 @@ impl<I: SegmentIo> Shard<I> {
                 !std::mem::replace(&mut s.flushing, true)
             };
             if lead {
-                // Let every task that is already runnable (sessions whose data ended in the
-                // same reactor poll, connections with an outcome) stage its record first:
-                // it joins this sync instead of paying for the next one.
-                YieldNow(false).await;
                 self.flush().await;
             } else {
                 Woken {
