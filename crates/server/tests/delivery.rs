@@ -343,3 +343,68 @@ fn relayed_notice_when_the_hop_lacks_dsn() {
     thread::sleep(Duration::from_millis(300));
     assert_eq!(sink.count(), 2);
 }
+
+/// Several messages over one pipelining connection (two transactions in flight, BDAT to
+/// this sink), every other one refused at RCPT: each accepted message arrives with its own
+/// sender and recipient, and each refused one bounces. (A refused BDAT transaction leaves
+/// its MAIL in place on the server; without the RSET that closes it, the next message's
+/// RCPT would join the previous sender's transaction.)
+#[test]
+fn refusals_inside_a_pipelined_window_do_not_mix_envelopes() {
+    let sink = Sink::start(0, &["example.org"]);
+    let tern = Tern::start(&format!(
+        "[delivery]\nmax_connections_per_host = 1\n\n\
+         [[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1:{}\"]\n",
+        sink.addr.port()
+    ));
+    let mut c = harness::Client::connect(tern.port);
+    c.cmd("EHLO client.test", "2");
+    for i in 0..6 {
+        let rcpt = if i % 2 == 0 {
+            format!("RCPT TO:<nobody{i}@nowhere.example>")
+        } else {
+            format!("RCPT TO:<r{i}@example.org>")
+        };
+        c.send(
+            &format!("MAIL FROM:<s{i}@example.org>"),
+            &[rcpt.as_str()],
+            format!("Subject: n{i}\r\n\r\nbody {i}\r\n").as_bytes(),
+        );
+    }
+    c.quit();
+    assert!(
+        wait_for(Duration::from_secs(15), || sink.count() == 6),
+        "got {} of 3 messages and 3 bounces",
+        sink.count()
+    );
+    let mut relayed = Vec::new();
+    let mut bounced = Vec::new();
+    for m in sink.messages() {
+        let rcpts: Vec<String> = m
+            .envelope
+            .rcpts
+            .iter()
+            .map(|r| r.path.to_string())
+            .collect();
+        match &m.envelope.from {
+            ReversePath::Null => bounced.extend(rcpts),
+            from => relayed.push((from.to_string(), rcpts)),
+        }
+    }
+    relayed.sort();
+    bounced.sort();
+    let want: Vec<(String, Vec<String>)> = [1, 3, 5]
+        .iter()
+        .map(|i| {
+            (
+                format!("<s{i}@example.org>"),
+                vec![format!("<r{i}@example.org>")],
+            )
+        })
+        .collect();
+    assert_eq!(relayed, want);
+    assert_eq!(
+        bounced,
+        ["<s0@example.org>", "<s2@example.org>", "<s4@example.org>"]
+    );
+}
