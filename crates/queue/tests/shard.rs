@@ -368,3 +368,39 @@ fn new_bodies_are_served_from_memory_until_deferred_or_done() {
         assert!(shard.read_body(b).await.is_err());
     });
 }
+
+/// A staged record detached from its borrow lands when a task that owns the shard waits
+/// for it, and survives a reopen.
+#[test]
+fn a_detached_record_is_durable_once_waited_for_elsewhere() {
+    let tmp = TempDir::new("detached");
+    let id = run(async {
+        let (shard, _) = Shard::open(tmp.path(), 0, ShardConfig::default())
+            .await
+            .unwrap();
+        let shard = Rc::new(shard);
+        let id = shard
+            .append_message(message(1, 2, "d.example", 10))
+            .await
+            .unwrap();
+        let syncs = shard.stats().syncs;
+        let record = shard
+            .stage_outcome(id, 1, Outcome::Delivered)
+            .unwrap()
+            .detach();
+        let waiter = glommio::spawn_local({
+            let shard = Rc::clone(&shard);
+            async move { shard.durable(record).await }
+        });
+        waiter.await.unwrap();
+        assert_eq!(shard.stats().syncs, syncs + 1);
+        id
+    });
+    run(async {
+        let (shard, _) = Shard::open(tmp.path(), 0, ShardConfig::default())
+            .await
+            .unwrap();
+        let got = shard.get(id).unwrap();
+        assert_eq!(got.recipients, vec![None, Some(Outcome::Delivered)]);
+    });
+}
