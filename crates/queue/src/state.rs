@@ -7,12 +7,15 @@ use crate::id::MessageId;
 use crate::index::ReadyIndex;
 use crate::record::{MessageMeta, Outcome, Record};
 use std::collections::HashMap;
+use std::rc::Rc;
 
-/// A queued message as the shard knows it (the body stays on disk).
+/// A queued message as the shard knows it (the body stays on disk). Cloning it is cheap
+/// apart from the recipients' states: the envelope is shared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedMessage {
-    /// Id, arrival, client and envelope.
-    pub meta: MessageMeta,
+    /// Id, arrival, client and envelope; shared, since the delivery worker takes a copy of
+    /// the message at every step of an attempt.
+    pub meta: Rc<MessageMeta>,
     /// One entry per envelope recipient: `None` while not tried yet, else the last
     /// outcome. Delivered and Failed are final.
     pub recipients: Vec<Option<Outcome>>,
@@ -87,7 +90,7 @@ impl State {
     pub(crate) fn add_message(&mut self, meta: MessageMeta, body_len: u32, location: Location) {
         let n = meta.envelope.rcpts.len();
         let msg = QueuedMessage {
-            meta,
+            meta: Rc::new(meta),
             recipients: vec![None; n],
             body_len,
             location,
