@@ -34,9 +34,9 @@ send options:
   --window W             with --pipelining, up to W transactions in flight per session
                          (default 1): with DATA a body's end leaves with the next MAIL,
                          RCPT and DATA; with --chunking whole transactions (MAIL, RCPT,
-                         BDAT n LAST, body) go without waiting for replies. Used only when
-                         the server offers PIPELINING; every command is still timed from
-                         its own write
+                         BDAT n LAST, body, RSET) go without waiting for replies. Used
+                         only when the server offers PIPELINING; every command is still
+                         timed from its own write
   --from PATTERN         sender (default loadtest{n}@example.org)
   --to PATTERN           recipients (default rcpt{n}.{r}@example.com); in patterns {n} is the
                          message number, {r} the recipient index, {n%K}/{r%K} their modulo
