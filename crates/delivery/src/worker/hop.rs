@@ -117,9 +117,9 @@ impl Worker {
     }
 
     /// Delivers the hop's jobs over `conn` until none comes within the idle timeout (or
-    /// the hop closes). With PIPELINING, up to [`crate::conn::WINDOW`] transactions are in flight: the
-    /// next MAIL, RCPT and DATA leave with the previous body's end (with BDAT, whole
-    /// transactions go back to back), so a message costs one round trip, not two.
+    /// the hop closes). With PIPELINING, up to [`crate::conn::WINDOW`] transactions are in
+    /// flight: the next MAIL, RCPT and DATA leave with the previous body's end (with BDAT,
+    /// whole transactions go back to back), so a message costs one round trip, not two.
     pub(super) async fn deliver_over(&self, hop: &HopKey, mut conn: Conn) {
         let mut reused = false;
         let mut flight: VecDeque<InFlight> = VecDeque::new();
@@ -181,7 +181,8 @@ impl Worker {
                 }
                 // Every transaction in flight has had its TransactionDone by now.
                 ClientEvent::Closed(_) | ClientEvent::Failed(_) => {
-                    for f in flight.drain(..) {
+                    // Back to the front of the hop's queue in their order.
+                    for f in flight.drain(..).rev() {
                         self.requeue(hop, f.job);
                     }
                     break;
