@@ -11,11 +11,11 @@
 
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 pub use rustls::pki_types::CertificateDer;
-use rustls::pki_types::{ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, RootCertStore};
+use tern_tls::AnyCertificate;
 
 /// Reads every certificate of a PEM bundle (the `tls_roots` file).
 pub fn load_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -50,7 +50,7 @@ impl TlsClients {
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(Arc::clone(&provider))))
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate::new(Arc::clone(&provider))))
             .with_no_client_auth();
         let verified = if roots.is_empty() {
             None
@@ -80,55 +80,6 @@ impl TlsClients {
 pub(crate) fn server_name(name: &str, ip: std::net::IpAddr) -> ServerName<'static> {
     ServerName::try_from(name.trim_end_matches('.').to_owned())
         .unwrap_or_else(|_| ServerName::IpAddress(ip.into()))
-}
-
-/// Accepts any certificate, still checking that the handshake was signed by its key.
-#[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]
