@@ -19,9 +19,10 @@
 //!
 //! A recipient's `Delivered` outcome is staged after the hop's 250 and lands with the next
 //! group commit; the connection goes on to its next message meanwhile, and a task of its
-//! own waits for the sync. A crash between the two (the 250 received, the outcome not yet
-//! on disk) makes the restarted worker deliver that recipient again: that window, about
-//! one fdatasync long, is the only source of duplicates. Likewise a bounce queued just before a crash that beat
+//! own waits for the sync. A crash before that sync, or while the hop has a message whose
+//! reply has not reached us (at most the two transactions in flight on a pipelining
+//! connection), makes the restarted worker deliver that recipient again: that window is
+//! the only source of duplicates. Likewise a bounce queued just before a crash that beat
 //! the message's done record can be sent twice.
 
 use std::cell::{Cell, RefCell};

@@ -680,7 +680,8 @@ impl<I: SegmentIo> Shard<I> {
         Ok(report)
     }
 
-    /// Reads back the body of a queued message (for delivery). A message queued by this run and not yet deferred is served from memory.
+    /// Reads back the body of a queued message (for delivery). A message queued by this
+    /// run and not yet deferred is served from memory.
     pub async fn read_body(&self, id: MessageId) -> Result<Vec<u8>, ReadError> {
         let loc = {
             let s = self.inner.borrow();

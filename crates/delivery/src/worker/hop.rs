@@ -179,9 +179,10 @@ impl Worker {
                         reused = true;
                     }
                 }
-                // Every transaction in flight has had its TransactionDone by now.
+                // The session ends every transaction in flight with a TransactionDone
+                // before Closed, so `flight` is empty here; should one remain, it was not
+                // answered and goes back to the front of the hop's queue, in order.
                 ClientEvent::Closed(_) | ClientEvent::Failed(_) => {
-                    // Back to the front of the hop's queue in their order.
                     for f in flight.drain(..).rev() {
                         self.requeue(hop, f.job);
                     }
