@@ -8,7 +8,11 @@
 #   TERN_CORES=1 benches/e2e-postfix.sh          # tern on one core (default: one per CPU)
 #
 # Accepted rate is timed on smtp-source; end to end until smtp-sink has counted N
-# messages (-M N makes it exit then), as in /work/shared/PEER-BENCHMARK.md. tern runs its
+# messages (-M N makes it exit then), as in /work/shared/PEER-BENCHMARK.md, with its
+# smtp-source command (-N: a new recipient per message, so Postfix's address-rewrite
+# caches do not hit every time). Each round also runs the same load straight from
+# smtp-source into smtp-sink ("direct"): the most the two tools reach on this machine
+# with nothing between them, the ceiling of any relay measured this way. tern runs its
 # embedded defaults plus a smarthost route to the sink (delivery concurrency as shipped).
 # Needs root (apt-get, the throw-away Postfix). Loopback only; every step is bounded by a
 # message count and `timeout`; the processes started here are stopped by pid at exit.
@@ -42,7 +46,7 @@ e2e() {
   local sink=$!; PIDS+=("$sink"); sleep 0.3
   local t0 t1 t2
   t0=$(now)
-  timeout 120 smtp-source -4 -d -s 50 -m "$N" -l 1024 -f bench@example.org \
+  timeout 120 smtp-source -4 -d -s 50 -m "$N" -l 1024 -N -f bench@example.org \
     -t rcpt@example.com -M client.example.org "127.0.0.1:$1" >/dev/null 2>&1 || true
   t1=$(now)
   local done=$N
@@ -76,7 +80,7 @@ tern_config "$WORK/tern" "$SINK_PORT" >"$WORK/tern.toml"
 TERN_PID=$!; PIDS+=("$TERN_PID"); sleep 1
 
 printf '%-6s %-8s %12s %12s %10s %14s\n' round server 'accept/s' 'e2e msg/s' delivered 'tern cpu us/msg'
-PF_SUM=0 TERN_SUM=0
+PF_SUM=0 TERN_SUM=0 DIRECT_SUM=0
 for r in $(seq 1 "$ROUNDS"); do
   read -r a e d < <(e2e "$PF_PORT")
   printf '%-6s %-8s %12s %12s %10s %14s\n' "$r" postfix "$a" "$e" "$d" -
@@ -87,10 +91,17 @@ for r in $(seq 1 "$ROUNDS"); do
   printf '%-6s %-8s %12s %12s %10s %14s\n' "$r" tern "$a" "$e" "$d" \
     "$(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')"
   TERN_SUM=$((TERN_SUM + e))
+  # The ceiling: the same load straight from smtp-source into smtp-sink, no relay between.
+  read -r a e d < <(e2e "$SINK_PORT")
+  printf '%-6s %-8s %12s %12s %10s %14s\n' "$r" direct "$a" "$e" "$d" -
+  DIRECT_SUM=$((DIRECT_SUM + e))
 done
 kill "$PF_PID" "$TERN_PID" 2>/dev/null || true
 wait "$TERN_PID" 2>/dev/null || true
-awk -v t="$TERN_SUM" -v p="$PF_SUM" 'BEGIN { printf "end to end, mean of rounds: tern/postfix = %.1fx\n", t / p }'
+awk -v t="$TERN_SUM" -v p="$PF_SUM" -v d="$DIRECT_SUM" 'BEGIN {
+  printf "end to end, mean of rounds: tern/postfix = %.1fx; tern reaches %.0f %% of direct\n", t / p, 100 * t / d
+  printf "(direct = smtp-source straight into smtp-sink: 20x postfix would be %.0f %% of it)\n", 2000 * p / d
+}'
 
 # Delivery only: fill while the hop accepts connections and never answers (nothing is
 # attempted to completion, so nothing is deferred), kill -9, restart routed to the sink.
