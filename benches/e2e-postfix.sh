@@ -6,6 +6,8 @@
 #   benches/e2e-postfix.sh                      # N=20000 per round, 3 rounds, DRAIN=100000
 #   N=5000 ROUNDS=1 DRAIN=10000 benches/e2e-postfix.sh   # quick check
 #   TERN_CORES=1 benches/e2e-postfix.sh          # tern on one core (default: one per CPU)
+#   SOURCE=tern-loadtest benches/e2e-postfix.sh  # the same 50 lock-step sessions from
+#                                                # tern-loadtest (one thread) instead
 #
 # Accepted rate is timed on smtp-source; end to end until smtp-sink has counted N
 # messages (-M N makes it exit then), as in /work/shared/PEER-BENCHMARK.md, with its
@@ -19,7 +21,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-N=${N:-20000} ROUNDS=${ROUNDS:-3} DRAIN=${DRAIN:-100000}
+N=${N:-20000} ROUNDS=${ROUNDS:-3} DRAIN=${DRAIN:-100000} SOURCE=${SOURCE:-smtp-source}
 TERN=$ROOT/target/release/tern
 LT=$ROOT/target/release/tern-loadtest
 PF_PORT=10035 SINK_PORT=10036 TERN_PORT=10037 HOLE_PORT=10038
@@ -46,8 +48,14 @@ e2e() {
   local sink=$!; PIDS+=("$sink"); sleep 0.3
   local t0 t1 t2
   t0=$(now)
-  timeout 120 smtp-source -4 -d -s 50 -m "$N" -l 1024 -N -f bench@example.org \
-    -t rcpt@example.com -M client.example.org "127.0.0.1:$1" >/dev/null 2>&1 || true
+  if [[ $SOURCE == smtp-source ]]; then
+    timeout 120 smtp-source -4 -d -s 50 -m "$N" -l 1024 -N -f bench@example.org \
+      -t rcpt@example.com -M client.example.org "127.0.0.1:$1" >/dev/null 2>&1 || true
+  else # the same load from tern-loadtest: 50 lock-step sessions on one thread
+    timeout 120 "$LT" send --target "127.0.0.1:$1" --connections 50 --messages "$N" \
+      --size 1KB --from bench@example.org --to 'rcpt{n}@example.com' --threads 1 \
+      --allow-errors >/dev/null 2>&1 || true
+  fi
   t1=$(now)
   local done=$N
   timeout 120 tail --pid="$sink" -f /dev/null || { done=incomplete; kill "$sink" 2>/dev/null || true; }
@@ -98,9 +106,9 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 kill "$PF_PID" "$TERN_PID" 2>/dev/null || true
 wait "$TERN_PID" 2>/dev/null || true
-awk -v t="$TERN_SUM" -v p="$PF_SUM" -v d="$DIRECT_SUM" 'BEGIN {
+awk -v t="$TERN_SUM" -v p="$PF_SUM" -v d="$DIRECT_SUM" -v src="$SOURCE" 'BEGIN {
   printf "end to end, mean of rounds: tern/postfix = %.1fx; tern reaches %.0f %% of direct\n", t / p, 100 * t / d
-  printf "(direct = smtp-source straight into smtp-sink: 20x postfix would be %.0f %% of it)\n", 2000 * p / d
+  printf "(direct = %s straight into smtp-sink: 20x postfix would be %.0f %% of it)\n", src, 2000 * p / d
 }'
 
 # Delivery only: fill while the hop accepts connections and never answers (nothing is
