@@ -12,11 +12,12 @@
 //!   and the Received header tern adds.
 //!
 //! Every wait is on a condition with a deadline (a line on stderr, a reply, the end of the
-//! process, a message at the sink), never a bare sleep used as a signal, and the deadlines
-//! are generous: the suite runs on a shared 2-core machine next to other builds, where a
-//! fixed sleep is either too short (a flaky test) or too long (a slow one). A [`Tern`] kills
-//! its process and a [`Sink`] stops its thread when dropped, so a failing assertion never
-//! leaves a server behind.
+//! process, a message at the sink), never a bare sleep standing in for a signal, and the
+//! deadlines are generous: the suite runs on a shared 2-core machine next to other builds,
+//! where a fixed sleep is either too short (a flaky test) or too long (a slow one). The
+//! sleeps left in tests only give a wrong outcome (a second delivery) the time to show.
+//! A [`Tern`] kills its process and a [`Sink`] stops its thread when dropped, so a failing
+//! assertion never leaves a server behind.
 // Each test binary uses a different part of the harness.
 #![allow(dead_code)]
 

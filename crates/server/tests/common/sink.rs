@@ -121,6 +121,7 @@ impl Drop for Sink {
     }
 }
 
+/// A connection before and after STARTTLS, so one read/write loop serves both.
 enum SinkStream {
     Plain(TcpStream),
     Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
@@ -150,6 +151,9 @@ impl Write for SinkStream {
     }
 }
 
+/// One connection: feeds what it reads to the session and writes what the session says,
+/// until the session closes or the peer goes away (any I/O error ends it quietly: the
+/// test asserts on what was stored, not on how a connection ended).
 fn serve(
     tcp: TcpStream,
     domains: &[String],
