@@ -2,6 +2,7 @@
 //! the data_dir offline), the queue id in a `250` reply, and the Received header tern puts
 //! in front of every stored message.
 
+use std::ffi::OsStr;
 use std::path::Path;
 
 use super::{find, tern, Tern, HOST};
@@ -23,6 +24,21 @@ impl Tern {
     }
 }
 
+/// Runs `tern queue ARGS --config FILE`, checks that it succeeded and returns its stdout.
+fn queue(args: &[&str], config: &Path) -> Vec<u8> {
+    let mut all: Vec<&OsStr> = vec!["queue".as_ref()];
+    all.extend(args.iter().map(OsStr::new));
+    all.extend(["--config".as_ref(), config.as_os_str()]);
+    let out = tern(&all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "tern queue {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// One line of `tern queue list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
@@ -37,19 +53,8 @@ pub struct Listed {
 /// Runs `tern queue list --config FILE` and returns what it printed, checking that it
 /// succeeded.
 pub fn queue_list_text(config: &Path) -> String {
-    let out = tern(&[
-        "queue".as_ref(),
-        "list".as_ref(),
-        "--config".as_ref(),
-        config.as_os_str(),
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "queue list failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let stdout = queue(&["list"], config);
+    String::from_utf8_lossy(&stdout).into_owned()
 }
 
 /// Runs `tern queue list --config FILE` and parses it, checking the count line. For the
@@ -116,20 +121,7 @@ impl Shown {
 
 /// Runs `tern queue show ID --config FILE`.
 pub fn queue_show(config: &Path, id: &str) -> Shown {
-    let out = tern(&[
-        "queue".as_ref(),
-        "show".as_ref(),
-        id.as_ref(),
-        "--config".as_ref(),
-        config.as_os_str(),
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "queue show {id} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = out.stdout;
+    let stdout = queue(&["show", id], config);
     let split = find(&stdout, b"\n\n").unwrap_or_else(|| panic!("no blank line in queue show"));
     let header = String::from_utf8_lossy(&stdout[..split]).into_owned();
     let stored = stdout[split + 2..].to_vec();
