@@ -1,39 +1,28 @@
 //! Runs the real `tern` binary: `check-config` on files in a temporary directory, and the
 //! command-line contract (exit codes, one-line errors on stderr, nothing on stdout).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use tempfile::TempDir;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{tern, Dir};
 
 /// A temporary directory holding one config file, deleted at the end of the test.
 struct ConfigFile {
-    _dir: TempDir,
+    _dir: Dir,
     path: PathBuf,
 }
 
 impl ConfigFile {
     fn new(text: &str) -> ConfigFile {
-        let dir = match tempfile::tempdir() {
-            Ok(d) => d,
-            Err(e) => panic!("tempdir: {e}"),
-        };
-        let path = dir.path().join("tern.toml");
-        if let Err(e) = std::fs::write(&path, text) {
-            panic!("write {}: {e}", path.display());
-        }
+        let dir = Dir::new();
+        let path = dir.write("tern.toml", text);
         ConfigFile { _dir: dir, path }
     }
 
     fn shown(&self) -> String {
         self.path.display().to_string()
-    }
-}
-
-fn tern(args: &[&str]) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_tern")).args(args).output() {
-        Ok(o) => o,
-        Err(e) => panic!("running tern {args:?}: {e}"),
     }
 }
 
@@ -193,10 +182,7 @@ fn syntax_error() {
 
 #[test]
 fn missing_file() {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("tempdir: {e}"),
-    };
+    let dir = Dir::new();
     let path = dir.path().join("absent.toml");
     let out = check_config(&path);
     assert_eq!(out.status.code(), Some(2));

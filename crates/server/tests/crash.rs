@@ -16,9 +16,9 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{dot_stuff, queued_id, Client, Dir, EXIT_TIMEOUT, GREETING, READY_TIMEOUT};
+use common::{dot_stuff, queued_id, wait_for, Client, Dir, EXIT_TIMEOUT, GREETING, READY_TIMEOUT};
 
 /// Small segments, so that the kills also land around segment roll-overs.
 const CONFIG: &str = "[queue]\nsegment_size = \"256KiB\"\n";
@@ -163,11 +163,10 @@ fn acknowledged_messages_survive_kill_9() {
             .collect();
         // Wait for the first acknowledgement (the server is warm), then kill at a random
         // moment while every client is in the middle of something.
-        let deadline = Instant::now() + READY_TIMEOUT;
-        while acked.lock().map_or(0, |a| a.len()) == 0 {
-            assert!(Instant::now() < deadline, "no message acknowledged");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        assert!(
+            wait_for(READY_TIMEOUT, || acked.lock().map_or(0, |a| a.len()) > 0),
+            "no message acknowledged"
+        );
         std::thread::sleep(Duration::from_millis(100 + rng.below(500)));
         tern.kill9();
         stop.store(true, Ordering::Relaxed);

@@ -1,15 +1,14 @@
 //! Delivery end to end: a client sends through `tern serve`, which relays over a smarthost
 //! route into a sink SMTP server on loopback.
 
-#[path = "delivery_harness.rs"]
-mod harness;
+mod common;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use harness::{after_received, free_port, submit, wait_for, Sink, SinkState, Tern};
+use common::{after_received, free_port, wait_for, Dir, Sink, SinkState};
 use tern_proto::ReversePath;
 
 fn route_to(port: u16) -> String {
@@ -28,9 +27,9 @@ const BODY: &[u8] = b"Subject: dots and bytes\r\nFrom: alice@example.org\r\n\r\n
 #[test]
 fn relays_envelope_and_body_byte_for_byte() {
     let sink = Sink::start(0, &["example.net", "example.org"]);
-    let tern = Tern::start(&route_to(sink.addr.port()));
-    submit(
-        tern.port,
+    let dir = Dir::new();
+    let tern = dir.start_routed(&route_to(sink.addr.port()));
+    tern.submit(
         "MAIL FROM:<alice@example.org> BODY=8BITMIME",
         &["RCPT TO:<bob@example.net>", "RCPT TO:<carol@example.net>"],
         WIRE,
@@ -66,9 +65,9 @@ fn temporary_failure_is_retried_and_delivered_once() {
     let state = Arc::new(SinkState::default());
     state.fail_next.store(1, Ordering::SeqCst);
     let sink = Sink::start_with(0, &["example.net"], Arc::clone(&state));
-    let tern = Tern::start(&route_to(sink.addr.port()));
-    submit(
-        tern.port,
+    let dir = Dir::new();
+    let tern = dir.start_routed(&route_to(sink.addr.port()));
+    tern.submit(
         "MAIL FROM:<alice@example.org>",
         &["RCPT TO:<bob@example.net>"],
         WIRE,
@@ -91,9 +90,9 @@ fn permanent_failure_bounces_to_the_sender() {
     // The sink takes example.org (the sender's domain) but refuses relaying to
     // nowhere.example with 554 5.7.1.
     let sink = Sink::start(0, &["example.org"]);
-    let tern = Tern::start(&route_to(sink.addr.port()));
-    submit(
-        tern.port,
+    let dir = Dir::new();
+    let tern = dir.start_routed(&route_to(sink.addr.port()));
+    tern.submit(
         "MAIL FROM:<alice@example.org> ENVID=env42",
         &["RCPT TO:<nobody@nowhere.example> ORCPT=rfc822;orig@nowhere.example"],
         WIRE,
@@ -140,9 +139,9 @@ fn permanent_failure_bounces_to_the_sender() {
 #[test]
 fn sink_down_defers_then_delivers_when_it_starts() {
     let port = free_port();
-    let tern = Tern::start(&route_to(port));
-    submit(
-        tern.port,
+    let dir = Dir::new();
+    let tern = dir.start_routed(&route_to(port));
+    tern.submit(
         "MAIL FROM:<alice@example.org>",
         &["RCPT TO:<bob@example.net>"],
         WIRE,
@@ -161,12 +160,12 @@ fn sink_down_defers_then_delivers_when_it_starts() {
 #[test]
 fn held_domain_stays_queued_and_listed() {
     let sink = Sink::start(0, &["example.net", "hold.example"]);
-    let mut tern = Tern::start(&format!(
+    let dir = Dir::new();
+    let mut tern = dir.start_routed(&format!(
         "[[route]]\ndomains = [\"hold.example\"]\nhold = true\n\n{}",
         route_to(sink.addr.port())
     ));
-    submit(
-        tern.port,
+    tern.submit(
         "MAIL FROM:<alice@example.org>",
         &["RCPT TO:<x@hold.example>", "RCPT TO:<bob@example.net>"],
         WIRE,
@@ -186,7 +185,7 @@ fn held_domain_stays_queued_and_listed() {
         ["<bob@example.net>"],
         "only the routed recipient went out"
     );
-    let list = tern.queue_list();
+    let list = tern.queue_list_text();
     assert!(
         list.contains("to <x@hold.example> (deferred), <bob@example.net> (delivered)"),
         "{list}"
@@ -196,15 +195,16 @@ fn held_domain_stays_queued_and_listed() {
 
 #[test]
 fn reject_route_refuses_at_rcpt() {
-    let tern = Tern::start(
+    let dir = Dir::new();
+    let tern = dir.start_routed(
         "[[route]]\ndomains = [\"*.blocked.example\"]\nreject = \"550 5.1.2 Not served here\"\n",
     );
-    let mut c = harness::Client::connect(tern.port);
-    c.cmd("EHLO client.test", "2");
-    c.cmd("MAIL FROM:<alice@example.org>", "2");
-    let r = c.cmd("RCPT TO:<x@a.blocked.example>", "5");
+    let mut c = tern.client();
+    c.cmd_class("EHLO client.test", "2");
+    c.cmd_class("MAIL FROM:<alice@example.org>", "2");
+    let r = c.cmd_class("RCPT TO:<x@a.blocked.example>", "5");
     assert_eq!(r, "550 5.1.2 Not served here\r\n");
-    c.cmd("RCPT TO:<x@blocked.example>", "2");
+    c.cmd_class("RCPT TO:<x@blocked.example>", "2");
     c.quit();
 }
 
@@ -215,15 +215,15 @@ fn delay_notice_once_for_notify_delay() {
     stuck.fail_next.store(usize::MAX, Ordering::SeqCst);
     let hop = Sink::start_with(0, &["example.net"], Arc::clone(&stuck));
     let home = Sink::start(0, &["example.org"]);
-    let tern = Tern::start(&format!(
+    let dir = Dir::new();
+    let tern = dir.start_routed(&format!(
         "[delivery]\nretry_initial = \"1s\"\nretry_max = \"1s\"\ndelay_warning = \"2s\"\n\n\
          [[route]]\ndomains = [\"example.net\"]\nsmarthost = [\"127.0.0.1:{}\"]\n\n\
          [[route]]\ndomains = [\"example.org\"]\nsmarthost = [\"127.0.0.1:{}\"]\n",
         hop.addr.port(),
         home.addr.port()
     ));
-    submit(
-        tern.port,
+    tern.submit(
         "MAIL FROM:<alice@example.org>",
         &[
             "RCPT TO:<bob@example.net> NOTIFY=DELAY,FAILURE",
@@ -261,15 +261,16 @@ fn delay_notice_once_for_notify_delay() {
 #[test]
 fn connections_are_reused_within_the_per_host_limit() {
     let sink = Sink::start(0, &["example.net"]);
-    let tern = Tern::start(&format!(
+    let dir = Dir::new();
+    let tern = dir.start_routed(&format!(
         "[delivery]\nidle_timeout = \"5s\"\nmax_connections_per_host = 1\n\n\
          [[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1:{}\"]\n",
         sink.addr.port()
     ));
-    let mut c = harness::Client::connect(tern.port);
-    c.cmd("EHLO client.test", "2");
+    let mut c = tern.client();
+    c.cmd_class("EHLO client.test", "2");
     for _ in 0..5 {
-        c.send(
+        c.send_transaction(
             "MAIL FROM:<alice@example.org>",
             &["RCPT TO:<bob@example.net>"],
             WIRE,
@@ -289,9 +290,9 @@ fn one_connection_per_pending_job_not_per_limit() {
     // Regression: with one message queued, the worker used to open as many connections as
     // max_connections_per_host allowed, nine of them idle.
     let sink = Sink::start(0, &["example.net"]);
-    let tern = Tern::start(&route_to(sink.addr.port()));
-    submit(
-        tern.port,
+    let dir = Dir::new();
+    let tern = dir.start_routed(&route_to(sink.addr.port()));
+    tern.submit(
         "MAIL FROM:<alice@example.org>",
         &["RCPT TO:<bob@example.net>"],
         WIRE,
@@ -306,9 +307,9 @@ fn relayed_notice_when_the_hop_lacks_dsn() {
     let state = Arc::new(SinkState::default());
     state.no_dsn.store(true, Ordering::SeqCst);
     let sink = Sink::start_with(0, &["example.net", "example.org"], Arc::clone(&state));
-    let tern = Tern::start(&route_to(sink.addr.port()));
-    submit(
-        tern.port,
+    let dir = Dir::new();
+    let tern = dir.start_routed(&route_to(sink.addr.port()));
+    tern.submit(
         "MAIL FROM:<alice@example.org> ENVID=e1",
         &[
             "RCPT TO:<bob@example.net> NOTIFY=SUCCESS",
@@ -352,20 +353,21 @@ fn relayed_notice_when_the_hop_lacks_dsn() {
 #[test]
 fn refusals_inside_a_pipelined_window_do_not_mix_envelopes() {
     let sink = Sink::start(0, &["example.org"]);
-    let tern = Tern::start(&format!(
+    let dir = Dir::new();
+    let tern = dir.start_routed(&format!(
         "[delivery]\nmax_connections_per_host = 1\n\n\
          [[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1:{}\"]\n",
         sink.addr.port()
     ));
-    let mut c = harness::Client::connect(tern.port);
-    c.cmd("EHLO client.test", "2");
+    let mut c = tern.client();
+    c.cmd_class("EHLO client.test", "2");
     for i in 0..6 {
         let rcpt = if i % 2 == 0 {
             format!("RCPT TO:<nobody{i}@nowhere.example>")
         } else {
             format!("RCPT TO:<r{i}@example.org>")
         };
-        c.send(
+        c.send_transaction(
             &format!("MAIL FROM:<s{i}@example.org>"),
             &[rcpt.as_str()],
             format!("Subject: n{i}\r\n\r\nbody {i}\r\n").as_bytes(),

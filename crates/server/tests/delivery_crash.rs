@@ -3,15 +3,14 @@
 //! sink's 250 and tern's fdatasync of the outcome: at most the transactions in flight on a
 //! connection, two with PIPELINING (a body's end carries the next MAIL).
 
-#[path = "delivery_harness.rs"]
-mod harness;
+mod common;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::{wait_for, Client, Sink, SinkState, Tern};
+use common::{wait_for, Dir, Sink, SinkState};
 
 const MESSAGES: usize = 30;
 
@@ -23,16 +22,17 @@ fn kill_9_during_delivery_loses_nothing() {
     let sink = Sink::start_with(0, &["example.net"], Arc::clone(&state));
     // One connection at a time: at most its two transactions in flight (the delivery
     // window) are inside the duplicate window at the kill.
-    let mut tern = Tern::start(&format!(
+    let dir = Dir::new();
+    let mut tern = dir.start_routed(&format!(
         "[delivery]\nretry_initial = \"1s\"\nretry_max = \"1s\"\nmax_connections_per_host = 1\n\n\
          [[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1:{}\"]\n",
         sink.addr.port()
     ));
-    let mut c = Client::connect(tern.port);
-    c.cmd("EHLO client.test", "2");
+    let mut c = tern.client();
+    c.cmd_class("EHLO client.test", "2");
     for i in 0..MESSAGES {
         let body = format!("Subject: n{i}\r\n\r\nmessage number {i}\r\n");
-        c.send(
+        c.send_transaction(
             "MAIL FROM:<alice@example.org>",
             &["RCPT TO:<bob@example.net>"],
             body.as_bytes(),
@@ -77,7 +77,7 @@ fn kill_9_during_delivery_loses_nothing() {
     );
     assert!(seen.values().all(|&n| n >= 1));
     tern.kill9();
-    let list = tern.queue_list();
+    let list = tern.queue_list_text();
     assert!(
         list.ends_with("0 message(s) queued\n"),
         "still queued:\n{list}"

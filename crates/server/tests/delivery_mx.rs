@@ -2,8 +2,7 @@
 //! over a std UdpSocket in a thread): MX by preference, implicit MX, null MX (RFC 7505) and
 //! a domain that does not exist.
 
-#[path = "delivery_harness.rs"]
-mod harness;
+mod common;
 
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +10,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use harness::{submit, wait_for, Sink, Tern};
+use common::{wait_for, Dir, Sink};
 use simple_dns::rdata::{RData, A, MX};
 use simple_dns::{Name, Packet, ResourceRecord, CLASS, QTYPE, RCODE, TYPE};
 use tern_proto::ReversePath;
@@ -89,14 +88,14 @@ fn answer(query: &[u8]) -> Option<Vec<u8>> {
 fn mx_routing_with_implicit_null_and_missing_domains() {
     let dns = DnsServer::start();
     let sink = Sink::start(0, &["mx.test", "implicit.test", "example.org"]);
-    let tern = Tern::start(&format!(
+    let dir = Dir::new();
+    let tern = dir.start_routed(&format!(
         "[delivery]\nresolver = \"127.0.0.1:{}\"\nretry_initial = \"1s\"\n\n\
          [[route]]\ndomains = [\"*\"]\nmx = true\nport = {}\n",
         dns.port,
         sink.addr.port()
     ));
-    submit(
-        tern.port,
+    tern.submit(
         "MAIL FROM:<alice@example.org>",
         &[
             "RCPT TO:<bob@mx.test>",

@@ -1,15 +1,14 @@
 //! Outbound STARTTLS: opportunistic by default, `tls = "required"` with certificate
 //! verification against `[delivery] tls_roots` (a test certificate made with rcgen).
 
-#[path = "delivery_harness.rs"]
-mod harness;
+mod common;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use harness::{submit, wait_for, Sink, SinkState, Tern};
+use common::{wait_for, Dir, Sink, SinkState};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// A self-signed certificate for `localhost` (its own root), as PEM and as a server config.
@@ -32,12 +31,12 @@ fn opportunistic_starttls_is_used_when_offered() {
     let (_, tls) = server_tls();
     let state = Arc::new(SinkState::default());
     let sink = Sink::start_tls(0, &["example.net"], Arc::clone(&state), Some(tls));
-    let tern = Tern::start(&format!(
+    let dir = Dir::new();
+    let tern = dir.start_routed(&format!(
         "[[route]]\ndomains = [\"*\"]\nsmarthost = [\"127.0.0.1:{}\"]\n",
         sink.addr.port()
     ));
-    submit(
-        tern.port,
+    tern.submit(
         "MAIL FROM:<alice@example.org>",
         &["RCPT TO:<bob@example.net>"],
         BODY,
@@ -52,17 +51,15 @@ fn required_tls_verifies_the_certificate() {
     let (pem, tls) = server_tls();
     let state = Arc::new(SinkState::default());
     let sink = Sink::start_tls(0, &["example.net"], Arc::clone(&state), Some(tls));
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let roots = dir.path().join("roots.pem");
-    std::fs::write(&roots, pem).unwrap_or_else(|e| panic!("{e}"));
-    let tern = Tern::start(&format!(
+    let dir = Dir::new();
+    let roots = dir.write("roots.pem", pem);
+    let tern = dir.start_routed(&format!(
         "[delivery]\ntls_roots = \"{}\"\n\n[[route]]\ndomains = [\"*\"]\n\
          smarthost = [\"localhost:{}\"]\ntls = \"required\"\n",
         roots.display(),
         sink.addr.port()
     ));
-    submit(
-        tern.port,
+    tern.submit(
         "MAIL FROM:<alice@example.org>",
         &["RCPT TO:<bob@example.net>"],
         BODY,
@@ -77,10 +74,9 @@ fn required_tls_defers_on_an_untrusted_certificate_or_no_starttls() {
     let (other_pem, _) = server_tls();
     let untrusted = Sink::start_tls(0, &["a.example"], Arc::default(), Some(tls));
     let plain = Sink::start(0, &["b.example"]);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let roots = dir.path().join("roots.pem");
-    std::fs::write(&roots, other_pem).unwrap_or_else(|e| panic!("{e}"));
-    let mut tern = Tern::start(&format!(
+    let dir = Dir::new();
+    let roots = dir.write("roots.pem", other_pem);
+    let mut tern = dir.start_routed(&format!(
         "[delivery]\ntls_roots = \"{}\"\nretry_initial = \"1s\"\n\n\
          [[route]]\ndomains = [\"a.example\"]\nsmarthost = [\"localhost:{}\"]\ntls = \"required\"\n\n\
          [[route]]\ndomains = [\"b.example\"]\nsmarthost = [\"127.0.0.1:{}\"]\ntls = \"required\"\n",
@@ -88,8 +84,7 @@ fn required_tls_defers_on_an_untrusted_certificate_or_no_starttls() {
         untrusted.addr.port(),
         plain.addr.port()
     ));
-    submit(
-        tern.port,
+    tern.submit(
         "MAIL FROM:<alice@example.org>",
         &["RCPT TO:<x@a.example>", "RCPT TO:<y@b.example>"],
         BODY,
@@ -107,7 +102,7 @@ fn required_tls_defers_on_an_untrusted_certificate_or_no_starttls() {
         "it was tried"
     );
     tern.kill9();
-    let list = tern.queue_list();
+    let list = tern.queue_list_text();
     assert!(
         list.contains("to <x@a.example> (deferred), <y@b.example> (deferred)"),
         "{list}"

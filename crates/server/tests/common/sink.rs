@@ -1,41 +1,20 @@
-//! Shared by the delivery tests: a sink SMTP server (std threads driving
-//! `tern_proto::server::Session`), a `tern serve` child process with its own data
-//! directory, and a tiny SMTP client. Everything on loopback; every process started here is
-//! killed by its guard.
-#![allow(dead_code)]
+//! A sink SMTP server for the delivery tests to relay into: std threads driving
+//! `tern_proto::server::Session` (the same state machine tern serves with), optionally
+//! offering STARTTLS, keeping what it stores in memory. [`SinkState`] lets a test make it
+//! slow, make it fail the next transactions with 451, or drop DSN from its EHLO, and
+//! counts what happened.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tempfile::TempDir;
 use tern_proto::server::{Action, ClientInfo, Message, Session, SessionConfig, StoreError};
 
-/// A port that was free a moment ago.
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    l.local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Polls `cond` every 20 ms until it holds or `limit` passes.
-pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    cond()
-}
+use super::REPLY_TIMEOUT;
 
 /// What the sink shares with the test.
 #[derive(Debug, Default)]
@@ -67,10 +46,12 @@ pub struct Sink {
 }
 
 impl Sink {
+    /// A sink on 127.0.0.1:`port` (0: any free port, read it from [`Sink::addr`]).
     pub fn start(port: u16, accept_domains: &[&str]) -> Sink {
         Sink::start_with(port, accept_domains, Arc::default())
     }
 
+    /// A sink whose state the test made (and keeps a handle on) beforehand.
     pub fn start_with(port: u16, accept_domains: &[&str], state: Arc<SinkState>) -> Sink {
         Sink::start_tls(port, accept_domains, state, None)
     }
@@ -90,6 +71,8 @@ impl Sink {
             .unwrap_or_else(|e| panic!("{e}"));
         let domains: Vec<String> = accept_domains.iter().map(|d| d.to_string()).collect();
         let st = Arc::clone(&state);
+        // A non-blocking accept, polled, so that the thread sees `stop` without needing a
+        // connection to wake it.
         let thread = thread::spawn(move || {
             while !st.stop.load(Ordering::SeqCst) {
                 match listener.accept() {
@@ -109,6 +92,7 @@ impl Sink {
         }
     }
 
+    /// The messages stored so far, in order.
     pub fn messages(&self) -> Vec<Message> {
         self.state
             .messages
@@ -117,10 +101,12 @@ impl Sink {
             .unwrap_or_default()
     }
 
+    /// How many messages are stored so far.
     pub fn count(&self) -> usize {
         self.state.messages.lock().map(|m| m.len()).unwrap_or(0)
     }
 
+    /// Stops accepting; connections already open run to their end.
     pub fn stop(&mut self) {
         self.state.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
@@ -135,6 +121,7 @@ impl Drop for Sink {
     }
 }
 
+/// A connection before and after STARTTLS, so one read/write loop serves both.
 enum SinkStream {
     Plain(TcpStream),
     Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
@@ -164,6 +151,9 @@ impl Write for SinkStream {
     }
 }
 
+/// One connection: feeds what it reads to the session and writes what the session says,
+/// until the session closes or the peer goes away (any I/O error ends it quietly: the
+/// test asserts on what was stored, not on how a connection ended).
 fn serve(
     tcp: TcpStream,
     domains: &[String],
@@ -171,7 +161,7 @@ fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
 ) {
     let _ = tcp.set_nonblocking(false);
-    let _ = tcp.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = tcp.set_read_timeout(Some(REPLY_TIMEOUT));
     let mut stream = SinkStream::Plain(tcp);
     let mut cfg = SessionConfig::new("sink.test");
     cfg.accept_domains = domains.to_vec();
@@ -254,197 +244,4 @@ fn serve(
             Ok(n) => end += n,
         }
     }
-}
-
-/// A `tern serve` process with its own data directory and config.
-#[derive(Debug)]
-pub struct Tern {
-    pub dir: TempDir,
-    pub port: u16,
-    pub config: PathBuf,
-    child: Option<Child>,
-}
-
-impl Tern {
-    /// Writes a config (one core, a listener on a free port, `extra` appended) and starts
-    /// tern; returns once it accepts connections.
-    /// The listener port is picked free just before; should another process take it in
-    /// between (tests run in parallel), tern exits and another port is tried.
-    pub fn start(extra: &str) -> Tern {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let config = dir.path().join("tern.toml");
-        let mut t = Tern {
-            dir,
-            port: 0,
-            config,
-            child: None,
-        };
-        for _ in 0..5 {
-            t.port = free_port();
-            let text = format!(
-                "[server]\nhostname = \"tern.test\"\ncores = 1\ndata_dir = \"{}\"\n\n[[listener]]\naddress = \"127.0.0.1:{}\"\n\n{extra}",
-                t.dir.path().join("data").display(),
-                t.port
-            );
-            std::fs::write(&t.config, text).unwrap_or_else(|e| panic!("write config: {e}"));
-            if t.try_start() {
-                return t;
-            }
-        }
-        panic!("tern did not start listening");
-    }
-
-    /// Starts (again) the server on the same config and data.
-    pub fn restart(&mut self) {
-        assert!(self.try_start(), "tern did not start listening");
-    }
-
-    /// Starts tern and waits until it listens; false if it exited or never listened.
-    fn try_start(&mut self) -> bool {
-        let child = Command::new(env!("CARGO_BIN_EXE_tern"))
-            .args(["serve", "--config"])
-            .arg(&self.config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn tern: {e}"));
-        self.child = Some(child);
-        let port = self.port;
-        let mut exited = false;
-        let up = wait_for(Duration::from_secs(10), || {
-            exited = self
-                .child
-                .as_mut()
-                .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
-            exited || TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        if !up || exited {
-            self.kill9();
-            return false;
-        }
-        true
-    }
-
-    /// SIGKILL, as a crash.
-    pub fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    /// `tern queue list` output (reads the data directory offline).
-    pub fn queue_list(&self) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_tern"))
-            .args(["queue", "list", "--config"])
-            .arg(&self.config)
-            .output()
-            .unwrap_or_else(|e| panic!("tern queue list: {e}"));
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-    }
-}
-
-impl Drop for Tern {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
-
-/// A minimal SMTP client for the tests: sends each command and checks the reply class.
-#[derive(Debug)]
-pub struct Client {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl Client {
-    pub fn connect(port: u16) -> Client {
-        let w = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("connect: {e}"));
-        let _ = w.set_read_timeout(Some(Duration::from_secs(10)));
-        let r = BufReader::new(w.try_clone().unwrap_or_else(|e| panic!("{e}")));
-        let mut c = Client { r, w };
-        c.expect("2");
-        c
-    }
-
-    /// Reads one (multi-line) reply and returns it.
-    pub fn reply(&mut self) -> String {
-        let mut all = String::new();
-        loop {
-            let mut line = String::new();
-            if self.r.read_line(&mut line).unwrap_or(0) == 0 {
-                return all;
-            }
-            all.push_str(&line);
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return all;
-            }
-        }
-    }
-
-    pub fn expect(&mut self, class: &str) -> String {
-        let r = self.reply();
-        assert!(r.starts_with(class), "expected {class}xx, got {r:?}");
-        r
-    }
-
-    pub fn cmd(&mut self, line: &str, class: &str) -> String {
-        self.w
-            .write_all(format!("{line}\r\n").as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-        self.expect(class)
-    }
-
-    /// One message: MAIL, RCPTs, DATA with `wire` (already dot-stuffed, ending in CRLF,
-    /// without the final dot).
-    pub fn send(&mut self, mail: &str, rcpts: &[&str], wire: &[u8]) -> String {
-        self.cmd(mail, "2");
-        for r in rcpts {
-            self.cmd(r, "2");
-        }
-        self.cmd("DATA", "3");
-        self.w.write_all(wire).unwrap_or_else(|e| panic!("{e}"));
-        self.w.write_all(b".\r\n").unwrap_or_else(|e| panic!("{e}"));
-        self.expect("2")
-    }
-
-    pub fn quit(mut self) {
-        let _ = self.w.write_all(b"QUIT\r\n");
-        let _ = self.reply();
-    }
-}
-
-/// Sends one message through tern on `port`.
-pub fn submit(port: u16, mail: &str, rcpts: &[&str], wire: &[u8]) {
-    let mut c = Client::connect(port);
-    c.cmd("EHLO client.test", "2");
-    c.send(mail, rcpts, wire);
-    c.quit();
-}
-
-/// Splits a stored body at the end of its first header field (tern's Received:).
-pub fn after_received(body: &[u8]) -> (&[u8], &[u8]) {
-    assert!(
-        body.starts_with(b"Received: "),
-        "no Received first: {:?}",
-        String::from_utf8_lossy(body)
-    );
-    let mut i = 0;
-    loop {
-        let Some(p) = body[i..].windows(2).position(|w| w == b"\r\n") else {
-            return (body, b"");
-        };
-        i += p + 2;
-        if !matches!(body.get(i), Some(b' ' | b'\t')) {
-            return body.split_at(i);
-        }
-    }
-}
-
-pub fn path_display(p: &Path) -> String {
-    p.display().to_string()
 }
