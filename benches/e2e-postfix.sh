@@ -13,8 +13,8 @@
 # messages (-M N makes it exit then), as in /work/shared/PEER-BENCHMARK.md, with its
 # smtp-source command (-N: a new recipient per message, so Postfix's address-rewrite
 # caches do not hit every time). Each round also runs the same load straight from
-# smtp-source into smtp-sink ("direct"): the most the two tools reach on this machine
-# with nothing between them, the ceiling of any relay measured this way. tern runs its
+# smtp-source into smtp-sink ("direct"): what the two tools reach on this machine with
+# nothing between them, for scale (a relay in between shares the CPUs with both). tern runs its
 # embedded defaults plus a smarthost route to the sink (delivery concurrency as shipped).
 # Needs root (apt-get, the throw-away Postfix). Loopback only; every step is bounded by a
 # message count and `timeout`; the processes started here are stopped by pid at exit.
@@ -99,7 +99,7 @@ for r in $(seq 1 "$ROUNDS"); do
   printf '%-6s %-8s %12s %12s %10s %14s\n' "$r" tern "$a" "$e" "$d" \
     "$(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')"
   TERN_SUM=$((TERN_SUM + e))
-  # The ceiling: the same load straight from smtp-source into smtp-sink, no relay between.
+  # For scale: the same load straight from the source into smtp-sink, no relay between.
   read -r a e d < <(e2e "$SINK_PORT")
   printf '%-6s %-8s %12s %12s %10s %14s\n' "$r" direct "$a" "$e" "$d" -
   DIRECT_SUM=$((DIRECT_SUM + e))
