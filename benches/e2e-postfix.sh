@@ -42,7 +42,15 @@ cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f\n",
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 
-# e2e PORT -> "accepted_rate e2e_rate delivered"
+# CPU seconds (user + system) of this shell's reaped children so far: the load tools of
+# one e2e call, which runs in a subshell of its own. `times` must run in that shell itself
+# (a command substitution would be a new subshell with no children), hence the file.
+children_cpu() {
+  times >"$WORK/times.$BASHPID"
+  awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] } printf "%.3f", t }' "$WORK/times.$BASHPID"
+}
+
+# e2e PORT -> "accepted_rate e2e_rate delivered tools_cpu_us_per_msg"
 e2e() {
   smtp-sink -u nobody -M "$N" "127.0.0.1:$SINK_PORT" 1024 >/dev/null 2>&1 &
   local sink=$!; PIDS+=("$sink"); sleep 0.3
@@ -60,7 +68,11 @@ e2e() {
   local done=$N
   timeout 120 tail --pid="$sink" -f /dev/null || { done=incomplete; kill "$sink" 2>/dev/null || true; }
   t2=$(now)
-  echo "$(rate "$N" "$t0" "$t1") $(rate "$N" "$t0" "$t2") $done"
+  wait "$sink" 2>/dev/null || true
+  local cpu_file=$WORK/cpu.$BASHPID tools
+  children_cpu >"$cpu_file"
+  tools=$(awk -v n="$N" '{ printf "%.0f", $1 * 1e6 / n }' "$cpu_file")
+  echo "$(rate "$N" "$t0" "$t1") $(rate "$N" "$t0" "$t2") $done $tools"
 }
 
 tern_config() { # DATA_DIR SMARTHOST_PORT
@@ -87,21 +99,22 @@ tern_config "$WORK/tern" "$SINK_PORT" >"$WORK/tern.toml"
 "$TERN" serve --config "$WORK/tern.toml" >"$WORK/tern.log" 2>&1 &
 TERN_PID=$!; PIDS+=("$TERN_PID"); sleep 1
 
-printf '%-6s %-8s %12s %12s %10s %14s\n' round server 'accept/s' 'e2e msg/s' delivered 'tern cpu us/msg'
+printf '%-6s %-8s %12s %12s %10s %14s %15s\n' round server 'accept/s' 'e2e msg/s' delivered \
+  'tern cpu us/msg' 'tools cpu us/msg'
 PF_SUM=0 TERN_SUM=0 DIRECT_SUM=0
 for r in $(seq 1 "$ROUNDS"); do
-  read -r a e d < <(e2e "$PF_PORT")
-  printf '%-6s %-8s %12s %12s %10s %14s\n' "$r" postfix "$a" "$e" "$d" -
+  read -r a e d u < <(e2e "$PF_PORT")
+  printf '%-6s %-8s %12s %12s %10s %14s %15s\n' "$r" postfix "$a" "$e" "$d" - "$u"
   PF_SUM=$((PF_SUM + e))
   c0=$(cpu_of "$TERN_PID")
-  read -r a e d < <(e2e "$TERN_PORT")
+  read -r a e d u < <(e2e "$TERN_PORT")
   c1=$(cpu_of "$TERN_PID")
-  printf '%-6s %-8s %12s %12s %10s %14s\n' "$r" tern "$a" "$e" "$d" \
-    "$(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')"
+  printf '%-6s %-8s %12s %12s %10s %14s %15s\n' "$r" tern "$a" "$e" "$d" \
+    "$(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')" "$u"
   TERN_SUM=$((TERN_SUM + e))
   # For scale: the same load straight from the source into smtp-sink, no relay between.
-  read -r a e d < <(e2e "$SINK_PORT")
-  printf '%-6s %-8s %12s %12s %10s %14s\n' "$r" direct "$a" "$e" "$d" -
+  read -r a e d u < <(e2e "$SINK_PORT")
+  printf '%-6s %-8s %12s %12s %10s %14s %15s\n' "$r" direct "$a" "$e" "$d" - "$u"
   DIRECT_SUM=$((DIRECT_SUM + e))
 done
 kill "$PF_PID" "$TERN_PID" 2>/dev/null || true
