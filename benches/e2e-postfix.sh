@@ -42,36 +42,49 @@ cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f\n",
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 
-# CPU seconds (user + system) of this shell's reaped children so far: the load tools of
-# one e2e call, which runs in a subshell of its own. `times` must run in that shell itself
-# (a command substitution would be a new subshell with no children), hence the file.
-children_cpu() {
-  times >"$WORK/times.$BASHPID"
-  awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] } printf "%.3f", t }' "$WORK/times.$BASHPID"
-}
-
 # e2e PORT -> "accepted_rate e2e_rate delivered tools_cpu_us_per_msg"
 e2e() {
   smtp-sink -u nobody -M "$N" "127.0.0.1:$SINK_PORT" 1024 >/dev/null 2>&1 &
   local sink=$!; PIDS+=("$sink"); sleep 0.3
-  local t0 t1 t2
+  local t0 t1 t2 src done_file=$WORK/sink-done.$BASHPID
+  rm -f "$done_file"
   t0=$(now)
+  # The end to end time is when smtp-sink has counted N and exited, taken by a watcher:
+  # in the direct leg smtp-sink exits before answering the last message, and smtp-source
+  # then reports a lost connection and sleeps a second before it exits (as Postfix
+  # programs do after a fatal error), which must not count.
+  (timeout 120 tail --pid="$sink" -s 0.01 -f /dev/null && now >"$done_file") &
+  local watcher=$!
   if [[ $SOURCE == smtp-source ]]; then
     timeout 120 smtp-source -4 -d -s 50 -m "$N" -l 1024 -N -f bench@example.org \
-      -t rcpt@example.com -M client.example.org "127.0.0.1:$1" >/dev/null 2>&1 || true
+      -t rcpt@example.com -M client.example.org "127.0.0.1:$1" >/dev/null 2>&1 &
   else # the same load from tern-loadtest: 50 lock-step sessions on one thread
     timeout 120 "$LT" send --target "127.0.0.1:$1" --connections 50 --messages "$N" \
       --size 1KB --from bench@example.org --to 'rcpt{n}@example.com' --threads 1 \
-      --allow-errors >/dev/null 2>&1 || true
+      --allow-errors >/dev/null 2>&1 &
   fi
+  src=$!
+  wait "$src" || true
   t1=$(now)
   local done=$N
-  timeout 120 tail --pid="$sink" -f /dev/null || { done=incomplete; kill "$sink" 2>/dev/null || true; }
-  t2=$(now)
+  wait "$watcher" || true
+  if [[ -s $done_file ]]; then
+    t2=$(<"$done_file")
+  else
+    done=incomplete t2=$(now)
+    kill "$sink" 2>/dev/null || true
+  fi
   wait "$sink" 2>/dev/null || true
-  local cpu_file=$WORK/cpu.$BASHPID tools
-  children_cpu >"$cpu_file"
-  tools=$(awk -v n="$N" '{ printf "%.0f", $1 * 1e6 / n }' "$cpu_file")
+  # The direct leg's source ends with that one-second sleep: its accepted rate is the
+  # sink's count over the sink's time.
+  [[ $1 == "$SINK_PORT" ]] && t1=$t2
+  # The load tools' CPU: `times` reports this shell's reaped children (each e2e call runs
+  # in a subshell of its own); it must run here, not in a command substitution, which
+  # would be a new subshell without them, hence the file.
+  local times_file=$WORK/times.$BASHPID tools
+  times >"$times_file"
+  tools=$(awk -v n="$N" 'NR == 2 { split($1, u, "m"); split($2, s, "m")
+    printf "%.0f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1e6 / n }' "$times_file")
   echo "$(rate "$N" "$t0" "$t1") $(rate "$N" "$t0" "$t2") $done $tools"
 }
 
@@ -151,7 +164,7 @@ t0=$(now)
 "$TERN" serve --config "$WORK/drain.toml" >"$WORK/drain.log" 2>&1 &
 DRAINER=$!; PIDS+=("$DRAINER")
 done=$DRAIN
-timeout 300 tail --pid="$SINK" -f /dev/null || done=incomplete
+timeout 300 tail --pid="$SINK" -s 0.01 -f /dev/null || done=incomplete
 t1=$(now)
 cpu=$(cpu_of "$DRAINER")
 kill "$DRAINER" 2>/dev/null || true
