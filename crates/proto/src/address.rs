@@ -4,6 +4,11 @@
 //! domain or address literal) so that it can be passed on unchanged; routing code asks for
 //! [`Mailbox::domain`] and compares case-insensitively.
 //!
+//! The path types take their string type as a parameter, `String` by default: the command
+//! parser hands out `Cow<'_, str>` versions that borrow from the command line (no
+//! allocation per address), and `into_owned` makes the default, owning ones for what a
+//! session keeps.
+//!
 //! The grammar, with the RFC 6531 additions marked `+`:
 //!
 //! ```text
@@ -22,6 +27,7 @@
 //! UTF-8 once per mailbox; whether the session allows them (SMTPUTF8 given) is the
 //! session's decision, through [`Mailbox::is_utf8`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
@@ -35,8 +41,8 @@ pub const MAX_DOMAIN: usize = 255;
 
 /// A mailbox `local-part@domain` as the client wrote it (without the angle brackets).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Mailbox {
-    text: String,
+pub struct Mailbox<S = String> {
+    pub(crate) text: S,
     at: usize,
 }
 
@@ -53,46 +59,58 @@ impl Mailbox {
             at: local.len(),
         }
     }
+}
 
+impl<S: AsRef<str>> Mailbox<S> {
     /// The local part, as written (a quoted local part keeps its quotes).
     pub fn local(&self) -> &str {
-        &self.text[..self.at]
+        &self.text.as_ref()[..self.at]
     }
 
     /// The domain or address literal (`[192.0.2.1]`, `[IPv6:...]`), as written.
     pub fn domain(&self) -> &str {
-        &self.text[self.at + 1..]
+        &self.text.as_ref()[self.at + 1..]
     }
 
     /// The whole mailbox, `local@domain`.
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.text.as_ref()
     }
 
     /// True when the mailbox holds any non-ASCII character (needs SMTPUTF8, RFC 6531).
     pub fn is_utf8(&self) -> bool {
-        !self.text.is_ascii()
+        !self.as_str().is_ascii()
     }
 }
 
-impl fmt::Display for Mailbox {
+impl Mailbox<Cow<'_, str>> {
+    /// The owning mailbox.
+    pub fn into_owned(self) -> Mailbox {
+        Mailbox {
+            text: self.text.into_owned(),
+            at: self.at,
+        }
+    }
+}
+
+impl<S: AsRef<str>> fmt::Display for Mailbox<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
 /// The argument of `MAIL FROM:`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ReversePath {
+pub enum ReversePath<S = String> {
     /// `<>`: the null reverse-path of bounces (RFC 5321 4.5.5).
     Null,
     /// A mailbox.
-    Mailbox(Mailbox),
+    Mailbox(Mailbox<S>),
 }
 
-impl ReversePath {
+impl<S> ReversePath<S> {
     /// The mailbox, or `None` for `<>`.
-    pub fn mailbox(&self) -> Option<&Mailbox> {
+    pub fn mailbox(&self) -> Option<&Mailbox<S>> {
         match self {
             ReversePath::Null => None,
             ReversePath::Mailbox(m) => Some(m),
@@ -100,7 +118,17 @@ impl ReversePath {
     }
 }
 
-impl fmt::Display for ReversePath {
+impl ReversePath<Cow<'_, str>> {
+    /// The owning path.
+    pub fn into_owned(self) -> ReversePath {
+        match self {
+            ReversePath::Null => ReversePath::Null,
+            ReversePath::Mailbox(m) => ReversePath::Mailbox(m.into_owned()),
+        }
+    }
+}
+
+impl<S: AsRef<str>> fmt::Display for ReversePath<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReversePath::Null => f.write_str("<>"),
@@ -111,16 +139,16 @@ impl fmt::Display for ReversePath {
 
 /// The argument of `RCPT TO:`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ForwardPath {
+pub enum ForwardPath<S = String> {
     /// `<Postmaster>` without a domain (RFC 5321 4.1.1.3), matched case-insensitively.
     Postmaster,
     /// A mailbox.
-    Mailbox(Mailbox),
+    Mailbox(Mailbox<S>),
 }
 
-impl ForwardPath {
+impl<S> ForwardPath<S> {
     /// The mailbox, or `None` for the bare `<Postmaster>`.
-    pub fn mailbox(&self) -> Option<&Mailbox> {
+    pub fn mailbox(&self) -> Option<&Mailbox<S>> {
         match self {
             ForwardPath::Postmaster => None,
             ForwardPath::Mailbox(m) => Some(m),
@@ -128,7 +156,17 @@ impl ForwardPath {
     }
 }
 
-impl fmt::Display for ForwardPath {
+impl ForwardPath<Cow<'_, str>> {
+    /// The owning path.
+    pub fn into_owned(self) -> ForwardPath {
+        match self {
+            ForwardPath::Postmaster => ForwardPath::Postmaster,
+            ForwardPath::Mailbox(m) => ForwardPath::Mailbox(m.into_owned()),
+        }
+    }
+}
+
+impl<S: AsRef<str>> fmt::Display for ForwardPath<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ForwardPath::Postmaster => f.write_str("<Postmaster>"),
@@ -171,7 +209,7 @@ impl FromStr for Mailbox {
 /// of `input` and returns it with the bytes after the closing `>`.
 #[inline(always)]
 pub fn parse_reverse_path(input: &[u8]) -> Result<(ReversePath, &[u8]), PathError> {
-    reverse_path_in(Line::new(input), input)
+    reverse_path_in(Line::new(input), input).map(|(p, rest)| (p.into_owned(), rest))
 }
 
 /// [`parse_reverse_path`] for a path that is part of `line`, whose UTF-8 check is reused.
@@ -179,7 +217,7 @@ pub fn parse_reverse_path(input: &[u8]) -> Result<(ReversePath, &[u8]), PathErro
 pub(crate) fn reverse_path_in<'a>(
     line: Line<'a>,
     input: &'a [u8],
-) -> Result<(ReversePath, &'a [u8]), PathError> {
+) -> Result<(ReversePath<Cow<'a, str>>, &'a [u8]), PathError> {
     if input.starts_with(b"<>") {
         return Ok((ReversePath::Null, &input[2..]));
     }
@@ -194,7 +232,7 @@ pub(crate) fn reverse_path_in<'a>(
 /// closing `>`. `<>` is not a forward-path.
 #[inline(always)]
 pub fn parse_forward_path(input: &[u8]) -> Result<(ForwardPath, &[u8]), PathError> {
-    forward_path_in(Line::new(input), input)
+    forward_path_in(Line::new(input), input).map(|(p, rest)| (p.into_owned(), rest))
 }
 
 /// [`parse_forward_path`] for a path that is part of `line`, whose UTF-8 check is reused.
@@ -202,7 +240,7 @@ pub fn parse_forward_path(input: &[u8]) -> Result<(ForwardPath, &[u8]), PathErro
 pub(crate) fn forward_path_in<'a>(
     line: Line<'a>,
     input: &'a [u8],
-) -> Result<(ForwardPath, &'a [u8]), PathError> {
+) -> Result<(ForwardPath<Cow<'a, str>>, &'a [u8]), PathError> {
     match parse_path(line, input, true)? {
         (Some(m), rest) => Ok((ForwardPath::Mailbox(m), rest)),
         (None, rest) => Ok((ForwardPath::Postmaster, rest)),
@@ -312,13 +350,16 @@ fn is(c: u8, class: u32) -> bool {
     CLASS[usize::from(c)] & class != 0
 }
 
+/// A mailbox borrowed from the line it was parsed from.
+type MailboxIn<'a> = Mailbox<Cow<'a, str>>;
+
 /// `<` [source-route `:`] mailbox `>`; `None` is the bare Postmaster (only when `forward`).
 #[inline(always)]
 fn parse_path<'a>(
     line: Line<'a>,
     s: &'a [u8],
     forward: bool,
-) -> Result<(Option<Mailbox>, &'a [u8]), PathError> {
+) -> Result<(Option<MailboxIn<'a>>, &'a [u8]), PathError> {
     if s.first() != Some(&b'<') {
         return Err(PathError);
     }
@@ -350,7 +391,7 @@ fn parse_path<'a>(
     }
     let text = line.text(&s[start..end]).ok_or(PathError)?;
     let mailbox = Mailbox {
-        text: text.to_owned(),
+        text: Cow::Borrowed(text),
         at: at - start,
     };
     Ok((Some(mailbox), &s[end + 1..]))

@@ -1,8 +1,15 @@
 //! SMTP commands (RFC 5321 section 4.1 and the extensions tern speaks).
 //!
-//! [`Command::parse`] takes one command line *without* its CRLF and returns a [`Command`] or a
-//! [`CommandError`]. Every error carries the exact reply it produces ([`CommandError::reply`]),
-//! decided here where the grammar is known. Verbs are case-insensitive.
+//! [`Command::parse_borrowed`] takes one command line *without* its CRLF and returns a
+//! [`Command`] whose strings borrow from the line (`Cow<'_, str>`: only an xtext value with
+//! a `+XX` in it, or an AUTH mechanism not written in capitals, is owned), or a
+//! [`CommandError`]. [`Command::parse`] is the same with every string owned, for callers
+//! that keep the command; a session may equally keep only the parts it stores, with
+//! `into_owned` on those. Every error carries the exact reply it produces
+//! ([`CommandError::reply`]), decided here where the grammar is known. Verbs are
+//! case-insensitive.
+
+use std::borrow::Cow;
 
 use crate::address::{self, ForwardPath, ReversePath};
 use crate::params::{self, MailParams, RcptParams};
@@ -13,26 +20,27 @@ pub(crate) use text::Line;
 mod tests;
 mod text;
 
-/// One parsed command.
+/// One parsed command. `S` is the string type: `String` (the default) for a command that
+/// owns its text, `Cow<'_, str>` for one that borrows from the line it was parsed from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum Command<S = String> {
     /// `HELO domain`.
-    Helo(String),
+    Helo(S),
     /// `EHLO domain-or-address-literal`.
-    Ehlo(String),
+    Ehlo(S),
     /// `MAIL FROM:<reverse-path> [params]`.
     Mail {
         /// The reverse-path.
-        from: ReversePath,
+        from: ReversePath<S>,
         /// ESMTP parameters.
-        params: MailParams,
+        params: MailParams<S>,
     },
     /// `RCPT TO:<forward-path> [params]`.
     Rcpt {
         /// The forward-path.
-        to: ForwardPath,
+        to: ForwardPath<S>,
         /// ESMTP parameters.
-        params: RcptParams,
+        params: RcptParams<S>,
     },
     /// `DATA`.
     Data,
@@ -46,11 +54,11 @@ pub enum Command {
     /// `RSET`.
     Rset,
     /// `VRFY string`.
-    Vrfy(String),
+    Vrfy(S),
     /// `EXPN string`.
-    Expn(String),
+    Expn(S),
     /// `HELP [string]`.
-    Help(Option<String>),
+    Help(Option<S>),
     /// `NOOP [string]`; the string is ignored.
     Noop,
     /// `QUIT`.
@@ -60,14 +68,14 @@ pub enum Command {
     /// `AUTH mechanism [initial-response]` (RFC 4954).
     Auth {
         /// The mechanism name, upper-cased.
-        mechanism: String,
+        mechanism: S,
         /// The initial response as sent (base64, or `=` for an empty one).
-        initial: Option<String>,
+        initial: Option<S>,
     },
     /// `ETRN [@]node` (RFC 1985); the argument as sent, with any leading `@` or `#`.
-    Etrn(String),
+    Etrn(S),
     /// `ATRN [domain[,domain...]]` (RFC 2645).
-    Atrn(Vec<String>),
+    Atrn(Vec<S>),
     /// `TURN` (RFC 821).
     Turn,
 }
@@ -143,14 +151,24 @@ const SYNTAX_ETRN: &str = "Syntax: ETRN [@]domain | #queue";
 const SYNTAX_ATRN: &str = "Syntax: ATRN [domain[,domain]...]";
 
 impl Command {
-    /// Parses one command line, without its CRLF.
+    /// Parses one command line, without its CRLF, into a command that owns its strings:
+    /// [`Command::parse_borrowed`], then [`Command::into_owned`].
+    #[inline(always)]
+    pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
+        Command::parse_borrowed(line).map(Command::into_owned)
+    }
+}
+
+impl<'a> Command<Cow<'a, str>> {
+    /// Parses one command line, without its CRLF; the strings of the command borrow from
+    /// `line` (see the module documentation for the two exceptions).
     ///
     /// Liberal where real clients differ and nothing is lost: trailing spaces and tabs are
     /// ignored, arguments may be separated by several spaces, and `MAIL FROM:` / `RCPT TO:`
     /// may be followed by spaces before the `<` (as Postfix allows). The angle brackets
     /// themselves are required.
     #[inline(always)]
-    pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
+    pub fn parse_borrowed(line: &'a [u8]) -> Result<Self, CommandError> {
         let line = trim_end(line);
         // MAIL and RCPT are most lines of a session: recognise `MAIL FROM:` / `RCPT TO:`
         // with one 8-byte compare instead of finding the verb, folding it and stripping the
@@ -170,12 +188,47 @@ impl Command {
         }
         dispatch(line)
     }
+
+    /// The same command owning its strings.
+    pub fn into_owned(self) -> Command {
+        match self {
+            Command::Helo(s) => Command::Helo(s.into_owned()),
+            Command::Ehlo(s) => Command::Ehlo(s.into_owned()),
+            Command::Mail { from, params } => Command::Mail {
+                from: from.into_owned(),
+                params: params.into_owned(),
+            },
+            Command::Rcpt { to, params } => Command::Rcpt {
+                to: to.into_owned(),
+                params: params.into_owned(),
+            },
+            Command::Data => Command::Data,
+            Command::Bdat { size, last } => Command::Bdat { size, last },
+            Command::Rset => Command::Rset,
+            Command::Vrfy(s) => Command::Vrfy(s.into_owned()),
+            Command::Expn(s) => Command::Expn(s.into_owned()),
+            Command::Help(s) => Command::Help(s.map(Cow::into_owned)),
+            Command::Noop => Command::Noop,
+            Command::Quit => Command::Quit,
+            Command::StartTls => Command::StartTls,
+            Command::Auth { mechanism, initial } => Command::Auth {
+                mechanism: mechanism.into_owned(),
+                initial: initial.map(Cow::into_owned),
+            },
+            Command::Etrn(s) => Command::Etrn(s.into_owned()),
+            Command::Atrn(list) => Command::Atrn(list.into_iter().map(Cow::into_owned).collect()),
+            Command::Turn => Command::Turn,
+        }
+    }
 }
+
+/// A parsed command borrowing from its line.
+type Borrowed<'a> = Result<Command<Cow<'a, str>>, CommandError>;
 
 /// The general parser for a line already trimmed at its end: find the verb, then one arm
 /// per verb. Also the reference the `MAIL FROM:` / `RCPT TO:` shortcut is tested against.
 #[inline(always)]
-fn dispatch(line: &[u8]) -> Result<Command, CommandError> {
+fn dispatch(line: &[u8]) -> Borrowed<'_> {
     // All verbs but STARTTLS have 4 letters: look for the space there first. If an earlier
     // byte is a space too, the 4 bytes are no verb (verbs are letters, and the space folds
     // to no letter), just as the shorter word before that space is none: Unknown either
@@ -199,7 +252,7 @@ fn dispatch(line: &[u8]) -> Result<Command, CommandError> {
 
 /// One arm per verb: `verb` and `args` (which ends `line`) as split by [`dispatch`].
 #[inline(always)]
-fn verb_args<'a>(line: &'a [u8], verb: &'a [u8], args: &'a [u8]) -> Result<Command, CommandError> {
+fn verb_args<'a>(line: &'a [u8], verb: &'a [u8], args: &'a [u8]) -> Borrowed<'a> {
     // Dispatch on the case-folded verb packed in a u64: one integer match instead of a
     // chain of case-insensitive comparisons; MAIL and RCPT first since they dominate.
     // Only the verbs that return text check UTF-8, once, over the bytes that hold it.
@@ -324,9 +377,13 @@ fn no_args(args: &[u8], syntax: &'static str) -> Result<(), CommandError> {
     }
 }
 
-fn utf8<'a>(line: Line<'a>, s: &'a [u8], syntax: &'static str) -> Result<String, CommandError> {
+fn utf8<'a>(
+    line: Line<'a>,
+    s: &'a [u8],
+    syntax: &'static str,
+) -> Result<Cow<'a, str>, CommandError> {
     match line.text(s) {
-        Some(s) => Ok(s.to_owned()),
+        Some(s) => Ok(Cow::Borrowed(s)),
         None => Err(CommandError::Syntax(syntax)),
     }
 }
@@ -335,7 +392,7 @@ fn required_text<'a>(
     line: Line<'a>,
     args: &'a [u8],
     syntax: &'static str,
-) -> Result<String, CommandError> {
+) -> Result<Cow<'a, str>, CommandError> {
     if args.is_empty() {
         return Err(CommandError::Syntax(syntax));
     }
@@ -344,7 +401,7 @@ fn required_text<'a>(
 
 /// MAIL's argument: `FROM:` [spaces] reverse-path [SP params].
 #[inline(always)]
-fn parse_mail<'a>(line: &'a [u8], args: &'a [u8]) -> Result<Command, CommandError> {
+fn parse_mail<'a>(line: &'a [u8], args: &'a [u8]) -> Borrowed<'a> {
     match strip_prefix_ic(args, b"FROM:") {
         Some(rest) => parse_mail_path(line, rest),
         None => Err(CommandError::Syntax(SYNTAX_MAIL)),
@@ -353,7 +410,7 @@ fn parse_mail<'a>(line: &'a [u8], args: &'a [u8]) -> Result<Command, CommandErro
 
 /// What follows `MAIL FROM:`: [spaces] reverse-path [SP params].
 #[inline(always)]
-fn parse_mail_path<'a>(whole: &'a [u8], rest: &'a [u8]) -> Result<Command, CommandError> {
+fn parse_mail_path<'a>(whole: &'a [u8], rest: &'a [u8]) -> Borrowed<'a> {
     let path = trim_start(rest);
     if path.first() != Some(&b'<') {
         return Err(CommandError::Syntax(SYNTAX_MAIL));
@@ -371,7 +428,7 @@ fn parse_mail_path<'a>(whole: &'a [u8], rest: &'a [u8]) -> Result<Command, Comma
 
 /// RCPT's argument: `TO:` [spaces] forward-path [SP params].
 #[inline(always)]
-fn parse_rcpt<'a>(line: &'a [u8], args: &'a [u8]) -> Result<Command, CommandError> {
+fn parse_rcpt<'a>(line: &'a [u8], args: &'a [u8]) -> Borrowed<'a> {
     match strip_prefix_ic(args, b"TO:") {
         Some(rest) => parse_rcpt_path(line, rest),
         None => Err(CommandError::Syntax(SYNTAX_RCPT)),
@@ -380,7 +437,7 @@ fn parse_rcpt<'a>(line: &'a [u8], args: &'a [u8]) -> Result<Command, CommandErro
 
 /// What follows `RCPT TO:`: [spaces] forward-path [SP params].
 #[inline(always)]
-fn parse_rcpt_path<'a>(whole: &'a [u8], rest: &'a [u8]) -> Result<Command, CommandError> {
+fn parse_rcpt_path<'a>(whole: &'a [u8], rest: &'a [u8]) -> Borrowed<'a> {
     let path = trim_start(rest);
     if path.first() != Some(&b'<') {
         return Err(CommandError::Syntax(SYNTAX_RCPT));
@@ -401,7 +458,7 @@ fn parse_hello<'a>(
     line: Line<'a>,
     args: &'a [u8],
     syntax: &'static str,
-) -> Result<String, CommandError> {
+) -> Result<Cow<'a, str>, CommandError> {
     let name = line.text(args).ok_or(CommandError::Syntax(syntax))?;
     let ok = if name.starts_with('[') {
         address::is_valid_address_literal(name)
@@ -410,7 +467,7 @@ fn parse_hello<'a>(
             || (name.contains('_') && address::is_valid_domain(&name.replace('_', "x")))
     };
     if ok {
-        Ok(name.to_owned())
+        Ok(Cow::Borrowed(name))
     } else {
         Err(CommandError::Syntax(syntax))
     }
@@ -418,7 +475,7 @@ fn parse_hello<'a>(
 
 /// `BDAT size [LAST]`. Once the size is read, any later error must carry it: the chunk is
 /// on the wire whatever the reply.
-fn parse_bdat(args: &[u8]) -> Result<Command, CommandError> {
+fn parse_bdat(args: &[u8]) -> Borrowed<'_> {
     let (size, rest) = match memchr::memchr(b' ', args) {
         Some(sp) => (&args[..sp], trim_start(&args[sp + 1..])),
         None => (args, &args[args.len()..]),
@@ -436,7 +493,7 @@ fn parse_bdat(args: &[u8]) -> Result<Command, CommandError> {
 
 /// `AUTH mechanism [initial-response]` (RFC 4954 4); the mechanism is a SASL name
 /// (RFC 4422 3.1: 1-20 of A-Z, 0-9, `-`, `_`), accepted in any case and upper-cased.
-fn parse_auth<'a>(line: Line<'a>, args: &'a [u8]) -> Result<Command, CommandError> {
+fn parse_auth<'a>(line: Line<'a>, args: &'a [u8]) -> Borrowed<'a> {
     let err = CommandError::Syntax(SYNTAX_AUTH);
     let (mech, rest) = match memchr::memchr(b' ', args) {
         Some(sp) => (&args[..sp], trim_start(&args[sp + 1..])),
@@ -459,12 +516,14 @@ fn parse_auth<'a>(line: Line<'a>, args: &'a [u8]) -> Result<Command, CommandErro
         return Err(err);
     };
     let mut mechanism = utf8(line, mech, SYNTAX_AUTH)?;
-    mechanism.make_ascii_uppercase();
+    if mech.iter().any(u8::is_ascii_lowercase) {
+        mechanism.to_mut().make_ascii_uppercase();
+    }
     Ok(Command::Auth { mechanism, initial })
 }
 
 /// `ETRN node` (RFC 1985): `domain`, `@domain` (the domain and its subdomains) or `#queue`.
-fn parse_etrn<'a>(line: Line<'a>, args: &'a [u8]) -> Result<Command, CommandError> {
+fn parse_etrn<'a>(line: Line<'a>, args: &'a [u8]) -> Borrowed<'a> {
     let err = CommandError::Syntax(SYNTAX_ETRN);
     let node = line.text(args).ok_or(err)?;
     let ok = match node.as_bytes().first() {
@@ -473,14 +532,14 @@ fn parse_etrn<'a>(line: Line<'a>, args: &'a [u8]) -> Result<Command, CommandErro
         _ => address::is_valid_domain(node),
     };
     if ok {
-        Ok(Command::Etrn(node.to_owned()))
+        Ok(Command::Etrn(Cow::Borrowed(node)))
     } else {
         Err(err)
     }
 }
 
 /// `ATRN [domain[,domain...]]` (RFC 2645).
-fn parse_atrn<'a>(line: Line<'a>, args: &'a [u8]) -> Result<Command, CommandError> {
+fn parse_atrn<'a>(line: Line<'a>, args: &'a [u8]) -> Borrowed<'a> {
     let err = CommandError::Syntax(SYNTAX_ATRN);
     if args.is_empty() {
         return Ok(Command::Atrn(Vec::new()));
@@ -489,7 +548,7 @@ fn parse_atrn<'a>(line: Line<'a>, args: &'a [u8]) -> Result<Command, CommandErro
     list.split(',')
         .map(|d| {
             if address::is_valid_domain(d) {
-                Ok(d.to_owned())
+                Ok(Cow::Borrowed(d))
             } else {
                 Err(err)
             }

@@ -6,6 +6,12 @@
 //! [`MailParams::parse`] and [`RcptParams::parse`] read the text after the path. A keyword
 //! that belongs to the other command is as unknown as one nobody defined (555); a known
 //! keyword with a bad or repeated value is a 501 whose text names the rule.
+//!
+//! As with the paths, the string type is a parameter (`String` by default): the command
+//! parser's versions hold `Cow<'_, str>` that borrow from the line, owning only an xtext
+//! value that had a `+XX` to decode.
+
+use std::borrow::Cow;
 
 use crate::command::{fold, fold_word, CommandError, Line};
 
@@ -45,16 +51,26 @@ pub struct Notify {
 
 /// `ORCPT=addr-type;xtext` of RCPT (RFC 3461 4.2), decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Orcpt {
+pub struct Orcpt<S = String> {
     /// The address type, e.g. `rfc822` or `utf-8`.
-    pub addr_type: String,
+    pub addr_type: S,
     /// The original recipient, xtext-decoded.
-    pub addr: String,
+    pub addr: S,
+}
+
+impl Orcpt<Cow<'_, str>> {
+    /// The owning value.
+    pub fn into_owned(self) -> Orcpt {
+        Orcpt {
+            addr_type: self.addr_type.into_owned(),
+            addr: self.addr.into_owned(),
+        }
+    }
 }
 
 /// Parameters of `MAIL FROM:`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct MailParams {
+pub struct MailParams<S = String> {
     /// `SIZE=n`, the client's estimate of the message size.
     pub size: Option<u64>,
     /// `BODY=`.
@@ -64,18 +80,42 @@ pub struct MailParams {
     /// `RET=`.
     pub ret: Option<Ret>,
     /// `ENVID=`, xtext-decoded.
-    pub envid: Option<String>,
+    pub envid: Option<S>,
     /// `AUTH=`, xtext-decoded (`<>` when the client says the submitter is unknown).
-    pub auth: Option<String>,
+    pub auth: Option<S>,
+}
+
+impl MailParams<Cow<'_, str>> {
+    /// The owning parameters.
+    pub fn into_owned(self) -> MailParams {
+        MailParams {
+            size: self.size,
+            body: self.body,
+            smtputf8: self.smtputf8,
+            ret: self.ret,
+            envid: self.envid.map(Cow::into_owned),
+            auth: self.auth.map(Cow::into_owned),
+        }
+    }
 }
 
 /// Parameters of `RCPT TO:`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct RcptParams {
+pub struct RcptParams<S = String> {
     /// `NOTIFY=`.
     pub notify: Option<Notify>,
     /// `ORCPT=`.
-    pub orcpt: Option<Orcpt>,
+    pub orcpt: Option<Orcpt<S>>,
+}
+
+impl RcptParams<Cow<'_, str>> {
+    /// The owning parameters.
+    pub fn into_owned(self) -> RcptParams {
+        RcptParams {
+            notify: self.notify,
+            orcpt: self.orcpt.map(Orcpt::into_owned),
+        }
+    }
 }
 
 /// The longest ENVID value, in characters of its xtext form (RFC 3461 4.4).
@@ -108,7 +148,7 @@ impl MailParams {
     /// Parses the parameters after `MAIL FROM:<path>`: space-separated `KEYWORD[=VALUE]`,
     /// keywords and the BODY/RET values case-insensitive. `input` may start with spaces.
     pub fn parse(input: &[u8]) -> Result<MailParams, CommandError> {
-        MailParams::parse_in(Line::new(input), input)
+        MailParams::parse_in(Line::new(input), input).map(MailParams::into_owned)
     }
 
     /// [`MailParams::parse`] for parameters that are part of `line`, whose UTF-8 check is
@@ -117,7 +157,7 @@ impl MailParams {
     pub(crate) fn parse_in<'a>(
         line: Line<'a>,
         input: &'a [u8],
-    ) -> Result<MailParams, CommandError> {
+    ) -> Result<MailParams<Cow<'a, str>>, CommandError> {
         let mut p = MailParams::default();
         for param in Params::new(input) {
             let (key, value) = param?;
@@ -160,7 +200,7 @@ impl MailParams {
                 Keyword::Auth => {
                     once(p.auth.is_none(), DUP_AUTH)?;
                     let v = match value {
-                        Some(b"<>") => Some("<>".to_owned()),
+                        Some(v @ b"<>") => line.text(v).map(Cow::Borrowed),
                         Some(v) if !v.is_empty() => decode_xtext(line, v),
                         _ => None,
                     };
@@ -177,7 +217,7 @@ impl RcptParams {
     /// Parses the parameters after `RCPT TO:<path>`: space-separated `KEYWORD[=VALUE]`,
     /// keywords and NOTIFY values case-insensitive. `input` may start with spaces.
     pub fn parse(input: &[u8]) -> Result<RcptParams, CommandError> {
-        RcptParams::parse_in(Line::new(input), input)
+        RcptParams::parse_in(Line::new(input), input).map(RcptParams::into_owned)
     }
 
     /// [`RcptParams::parse`] for parameters that are part of `line`, whose UTF-8 check is
@@ -186,7 +226,7 @@ impl RcptParams {
     pub(crate) fn parse_in<'a>(
         line: Line<'a>,
         input: &'a [u8],
-    ) -> Result<RcptParams, CommandError> {
+    ) -> Result<RcptParams<Cow<'a, str>>, CommandError> {
         let mut p = RcptParams::default();
         for param in Params::new(input) {
             let (key, value) = param?;
@@ -431,7 +471,7 @@ pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
 /// xtext, decoded from the line's text. A value that is not UTF-8 holds a byte outside
 /// `!`..`~`, which xtext refuses too.
 #[inline(always)]
-fn decode_xtext<'a>(line: Line<'a>, v: &'a [u8]) -> Option<String> {
+fn decode_xtext<'a>(line: Line<'a>, v: &'a [u8]) -> Option<Cow<'a, str>> {
     line.text(v).and_then(crate::xtext::decode_str)
 }
 
@@ -506,7 +546,7 @@ fn parse_notify_items(v: &[u8]) -> Result<Notify, CommandError> {
 }
 
 /// `addr-type ";" xtext`; addr-type is an atom (RFC 3461 4.2), e.g. `rfc822`.
-fn parse_orcpt<'a>(line: Line<'a>, v: &'a [u8]) -> Option<Orcpt> {
+fn parse_orcpt<'a>(line: Line<'a>, v: &'a [u8]) -> Option<Orcpt<Cow<'a, str>>> {
     // Nearly every ORCPT is `rfc822;`: one masked word compare (letters in any case, the
     // digits and `;` exact) instead of the atom scan, which would stop at the same `;`.
     const RFC822: u64 = u64::from_le_bytes(*b"rfc822;\0");
@@ -521,7 +561,7 @@ fn parse_orcpt<'a>(line: Line<'a>, v: &'a [u8]) -> Option<Orcpt> {
         return None;
     }
     Some(Orcpt {
-        addr_type: line.text(ty)?.to_owned(),
+        addr_type: Cow::Borrowed(line.text(ty)?),
         addr: decode_xtext(line, addr)?,
     })
 }
@@ -635,7 +675,7 @@ mod tests {
                     addr: crate::xtext::decode(a)?,
                 })
             });
-            proptest::prop_assert_eq!(parse_orcpt(line, b), want);
+            proptest::prop_assert_eq!(parse_orcpt(line, b).map(Orcpt::into_owned), want);
         }
 
         /// The NOTIFY shortcut either declines or agrees with the general item reader.

@@ -6,6 +6,8 @@
 //! hexchar = "+" 2(%x30-39 / %x41-46)   ; uppercase hex
 //! ```
 
+use std::borrow::Cow;
+
 /// Decodes xtext. Returns `None` for a malformed value: a character outside `!`..`~`, a bare
 /// `=`, or a `+` not followed by two uppercase hex digits. Decoded bytes that are not UTF-8
 /// are refused too, since every value tern stores is text.
@@ -32,17 +34,17 @@ pub fn decode(s: &[u8]) -> Option<String> {
 }
 
 /// [`decode`] for a value that is already `&str`, as the command parser has it: validated
-/// in one branch-free pass, copied as is when it holds no `+`, else rebuilt run by run. Only
+/// in one branch-free pass, borrowed as is when it holds no `+`, else rebuilt run by run. Only
 /// a `+XX` that decodes to a non-ASCII byte goes through the byte decoder, which must then
 /// check that the decoded bytes form UTF-8.
-pub(crate) fn decode_str(s: &str) -> Option<String> {
+pub(crate) fn decode_str(s: &str) -> Option<Cow<'_, str>> {
     let b = s.as_bytes();
     let (bad, plus) = classify(b);
     if bad {
         return None;
     }
     if !plus {
-        return Some(s.to_owned());
+        return Some(Cow::Borrowed(s));
     }
     // Every byte is ASCII now, so every index is a char boundary.
     let mut out = String::with_capacity(s.len());
@@ -52,14 +54,14 @@ pub(crate) fn decode_str(s: &str) -> Option<String> {
         out.push_str(&s[run..p]);
         let byte = hex(*b.get(p + 1)?)? << 4 | hex(*b.get(p + 2)?)?;
         if byte >= 0x80 {
-            return decode(b);
+            return decode(b).map(Cow::Owned);
         }
         out.push(char::from(byte));
         run = p + 3;
         p = find_plus(b, run);
     }
     out.push_str(&s[run..]);
-    Some(out)
+    Some(Cow::Owned(out))
 }
 
 /// The index of the first `+` in `b` from `i` on, or `b.len()`. Eight bytes at a time while
@@ -202,14 +204,14 @@ mod tests {
         /// The `&str` decoder agrees with the byte decoder on any text, and on xtext.
         #[test]
         fn decode_str_same(s in any::<String>(), t in any::<String>()) {
-            prop_assert_eq!(decode_str(&s), decode(s.as_bytes()));
+            prop_assert_eq!(decode_str(&s).map(Cow::into_owned), decode(s.as_bytes()));
             let x = encode(&t);
-            prop_assert_eq!(decode_str(&x), decode(x.as_bytes()));
+            prop_assert_eq!(decode_str(&x).map(Cow::into_owned), decode(x.as_bytes()));
         }
 
         #[test]
         fn decode_str_same_ascii(s in "[!-~]{0,12}(\\+[0-9A-Fa-f]{0,2}[!-~]{0,5}){0,4}") {
-            prop_assert_eq!(decode_str(&s), decode(s.as_bytes()));
+            prop_assert_eq!(decode_str(&s).map(Cow::into_owned), decode(s.as_bytes()));
         }
 
         /// The word-at-a-time classifier agrees with a byte-by-byte one, at every length

@@ -714,7 +714,7 @@ fn shortcut_table() {
     ];
     for line in lines {
         assert_eq!(
-            Command::parse(line),
+            Command::parse_borrowed(line),
             dispatch(trim_end(line)),
             "{:?}",
             String::from_utf8_lossy(line)
@@ -742,13 +742,13 @@ proptest::proptest! {
     ) {
         let mut line = format!("{verb}{sep}{key}{colon}{space}{path}{params}").into_bytes();
         line.extend_from_slice(&tail);
-        proptest::prop_assert_eq!(Command::parse(&line), dispatch(trim_end(&line)));
+        proptest::prop_assert_eq!(Command::parse_borrowed(&line), dispatch(trim_end(&line)));
     }
 }
 
 /// The verb split as it was before short lines skipped the space search: the reference
 /// for [`dispatch`].
-fn dispatch_naive(line: &[u8]) -> Result<Command, CommandError> {
+fn dispatch_naive(line: &[u8]) -> Borrowed<'_> {
     let (verb, args) = if line.get(4) == Some(&b' ') {
         (&line[..4], trim_start(&line[5..]))
     } else {
@@ -801,5 +801,99 @@ fn short_line_split_table() {
             "{:?}",
             String::from_utf8_lossy(line)
         );
+    }
+}
+
+/// Every string of a borrowed command, with whether it is borrowed.
+fn strings<'c>(cmd: &'c Command<Cow<'_, str>>) -> Vec<&'c Cow<'c, str>> {
+    let mut out: Vec<&Cow<'_, str>> = Vec::new();
+    match cmd {
+        Command::Helo(s) | Command::Ehlo(s) | Command::Vrfy(s) | Command::Expn(s) => out.push(s),
+        Command::Etrn(s) => out.push(s),
+        Command::Help(s) => out.extend(s),
+        Command::Atrn(list) => out.extend(list),
+        Command::Auth { mechanism, initial } => {
+            out.push(mechanism);
+            out.extend(initial);
+        }
+        Command::Mail { from, params } => {
+            out.extend(from.mailbox().map(|m| &m.text));
+            out.extend(&params.envid);
+            out.extend(&params.auth);
+        }
+        Command::Rcpt { to, params } => {
+            out.extend(to.mailbox().map(|m| &m.text));
+            if let Some(o) = &params.orcpt {
+                out.push(&o.addr_type);
+                out.push(&o.addr);
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+#[test]
+fn borrowed_commands_copy_only_what_they_decode() {
+    // (line, how many of its strings must be owned)
+    let cases: &[(&[u8], usize)] = &[
+        (b"EHLO client.example.net", 0),
+        (
+            b"MAIL FROM:<a@b.c> SIZE=10 BODY=8BITMIME RET=HDRS ENVID=QQ123",
+            0,
+        ),
+        (b"MAIL FROM:<a@b.c> ENVID=QQ+2B123", 1),
+        (b"MAIL FROM:<a@b.c> AUTH=<>", 0),
+        (b"MAIL FROM:<> AUTH=e+2Bf@example.com", 1),
+        (b"RCPT TO:<a@b.c> NOTIFY=SUCCESS ORCPT=rfc822;a@b.c", 0),
+        (b"RCPT TO:<a@b.c> ORCPT=rfc822;a+40b.c", 1),
+        (b"RCPT TO:<Postmaster>", 0),
+        (b"VRFY someone", 0),
+        (b"HELP mail", 0),
+        (b"AUTH PLAIN dGVzdA==", 0),
+        (b"AUTH plain", 1),
+        (b"ETRN @example.org", 0),
+        (b"ATRN a.example,b.example", 0),
+    ];
+    for &(line, owned) in cases {
+        let shown = String::from_utf8_lossy(line);
+        let cmd = Command::parse_borrowed(line).unwrap_or_else(|e| panic!("{shown}: {e:?}"));
+        let got = strings(&cmd)
+            .iter()
+            .filter(|s| matches!(s, Cow::Owned(_)))
+            .count();
+        assert_eq!(got, owned, "{shown}");
+        assert_eq!(Ok(cmd.into_owned()), Command::parse(line), "{shown}");
+    }
+}
+
+proptest::proptest! {
+    /// A borrowed string of a parsed command lies inside the line it came from, and the
+    /// owned parse is the borrowed one made owned.
+    #[test]
+    fn borrowed_strings_point_into_the_line(
+        verb in proptest::sample::select(vec![
+            "MAIL FROM:", "RCPT TO:", "EHLO ", "HELO ", "VRFY ", "HELP ", "AUTH ", "ETRN ", "ATRN ",
+        ]),
+        arg in proptest::sample::select(vec![
+            "<a@b.c>", "<>", "<Postmaster>", "<\u{e9}@b.c>", "b.c", "PLAIN", "login =", "@b.c",
+            "a.b,c.d", "<a@b.c> ENVID=x+2By AUTH=<>", "<a@b.c> NOTIFY=NEVER ORCPT=rfc822;a+40b",
+            "<a@b.c> ORCPT=utf-8;a", "<\"x y\"@[192.0.2.1]> SMTPUTF8",
+        ]),
+        tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4),
+    ) {
+        let mut line = format!("{verb}{arg}").into_bytes();
+        line.extend_from_slice(&tail);
+        let range = line.as_ptr_range();
+        let parsed = Command::parse_borrowed(&line);
+        if let Ok(cmd) = &parsed {
+            for s in strings(cmd) {
+                if let Cow::Borrowed(b) = s {
+                    let p = b.as_bytes().as_ptr_range();
+                    proptest::prop_assert!(range.start <= p.start && p.end <= range.end);
+                }
+            }
+        }
+        proptest::prop_assert_eq!(parsed.map(Command::into_owned), Command::parse(&line));
     }
 }

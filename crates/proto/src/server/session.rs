@@ -1,5 +1,6 @@
 //! The session state machine: framing, sequencing, limits and the DATA/BDAT/AUTH sub-states.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use memchr::memchr;
@@ -371,7 +372,8 @@ impl Session {
         if len > limit {
             return self.bad(&reply::LINE_TOO_LONG);
         }
-        match Command::parse(line) {
+        // Borrowed from the input: a string is copied only where the session keeps it.
+        match Command::parse_borrowed(line) {
             Ok(cmd) => self.command(cmd),
             Err(CommandError::BadBdatSize) => {
                 // The chunk length is unknown, so the stream cannot be resynchronised.
@@ -387,10 +389,10 @@ impl Session {
         }
     }
 
-    fn command(&mut self, cmd: Command) -> Option<Action> {
+    fn command(&mut self, cmd: Command<Cow<'_, str>>) -> Option<Action> {
         match cmd {
-            Command::Helo(name) => self.hello(name, false),
-            Command::Ehlo(name) => self.hello(name, true),
+            Command::Helo(name) => self.hello(name.into_owned(), false),
+            Command::Ehlo(name) => self.hello(name.into_owned(), true),
             Command::Mail { from, params } => self.mail(from, params),
             Command::Rcpt { to, params } => self.rcpt(to, params),
             Command::Data => self.data(),
@@ -419,7 +421,7 @@ impl Session {
             }
             Command::StartTls => self.starttls(),
             Command::Auth { mechanism, initial } => self.auth(&mechanism, initial.as_deref()),
-            Command::Etrn(node) => self.etrn(node),
+            Command::Etrn(node) => self.etrn(node.into_owned()),
             // ATRN needs the role reversal of the on-demand work; until then it is not offered.
             Command::Atrn(_) => self.bad(&reply::NOT_IMPLEMENTED),
             Command::Turn => self.bad(&reply::TURN_DISABLED),
@@ -442,7 +444,11 @@ impl Session {
         None
     }
 
-    fn mail(&mut self, from: ReversePath, params: MailParams) -> Option<Action> {
+    fn mail(
+        &mut self,
+        from: ReversePath<Cow<'_, str>>,
+        params: MailParams<Cow<'_, str>>,
+    ) -> Option<Action> {
         if self.draining {
             return Some(self.close_with(&reply::SHUTTING_DOWN));
         }
@@ -465,8 +471,8 @@ impl Session {
             return None;
         }
         self.txn = Some(Transaction {
-            from,
-            params,
+            from: from.into_owned(),
+            params: params.into_owned(),
             rcpts: Vec::new(),
             bdat: false,
             body: Vec::new(),
@@ -477,7 +483,7 @@ impl Session {
     }
 
     /// A parameter of an extension that was not offered is unknown to this session (555).
-    fn check_mail_params(&self, p: &MailParams) -> Result<(), Reply> {
+    fn check_mail_params<S>(&self, p: &MailParams<S>) -> Result<(), Reply> {
         let f = &self.config.features;
         let any = p.size.is_some()
             || p.body.is_some()
@@ -500,7 +506,11 @@ impl Session {
         Ok(())
     }
 
-    fn rcpt(&mut self, to: ForwardPath, params: RcptParams) -> Option<Action> {
+    fn rcpt(
+        &mut self,
+        to: ForwardPath<Cow<'_, str>>,
+        params: RcptParams<Cow<'_, str>>,
+    ) -> Option<Action> {
         let dsn_ok = self.esmtp && self.config.features.dsn;
         let Some(txn) = &self.txn else {
             return self.bad(&reply::NEED_MAIL);
@@ -534,7 +544,10 @@ impl Session {
             }
         }
         if let Some(txn) = &mut self.txn {
-            txn.rcpts.push(Recipient { path: to, params });
+            txn.rcpts.push(Recipient {
+                path: to.into_owned(),
+                params: params.into_owned(),
+            });
         }
         self.reply(&reply::RECIPIENT_OK);
         None
