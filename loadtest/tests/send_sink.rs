@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{send, Sink, BIN};
+use common::{send, split_saved, Sink, BIN};
 
 #[test]
 fn counts_match_in_every_mode() {
@@ -144,18 +144,6 @@ fn recipient_rules_refuse_messages_with_any_matching_recipient() {
     assert_eq!(k["refused"], 4);
     // 421 closes the session after each message, so every message needed its own.
     assert_eq!(k["sessions"], 4);
-}
-
-/// Splits a saved file into its X-Sink lines and the message.
-fn split_saved(data: &[u8]) -> (Vec<String>, &[u8]) {
-    let mut lines = Vec::new();
-    let mut rest = data;
-    while rest.starts_with(b"X-Sink-") {
-        let end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-        lines.push(String::from_utf8(rest[..end].to_vec()).unwrap());
-        rest = &rest[end + 2..];
-    }
-    (lines, rest)
 }
 
 #[test]

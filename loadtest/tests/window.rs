@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{send, Sink};
+use common::{send, split_saved, Sink};
 
 #[test]
 fn counts_and_per_command_samples_are_exact() {
@@ -101,23 +101,22 @@ fn windowed_messages_arrive_byte_for_byte() {
         let mut bytes = 0u64;
         for e in std::fs::read_dir(&save).unwrap() {
             let data = std::fs::read(e.unwrap().path()).unwrap();
-            let text_end = data.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-            let head = String::from_utf8(data[..text_end].to_vec()).unwrap();
-            let n: u64 = head
+            let (env, message) = split_saved(&data);
+            let n: u64 = env[0]
                 .strip_prefix("X-Sink-From: <s")
-                .and_then(|t| t.split('@').next())
+                .and_then(|t| t.strip_suffix("@from.example>"))
                 .unwrap()
                 .parse()
                 .unwrap();
             // The envelope and the headers belong to the same message: nothing in the
             // window got crossed with a neighbour.
-            assert!(head.contains(&format!("X-Sink-To: <r{n}@to.example>\r\n")));
-            assert!(head.contains(&format!("Subject: tern-loadtest message {n}\r\n")));
-            let body = &data[text_end..];
+            assert_eq!(env[1..], [format!("X-Sink-To: <r{n}@to.example>")]);
+            let split = message.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            let (headers, body) = message.split_at(split);
+            let headers = String::from_utf8(headers.to_vec()).unwrap();
+            assert!(headers.contains(&format!("Subject: tern-loadtest message {n}\r\n")));
             assert_eq!(body, tern_loadtest::message::filler(body.len()).as_slice());
-            let message_start = head.find("\r\n").unwrap() + 2;
-            let message_start = message_start + head[message_start..].find("\r\n").unwrap() + 2;
-            bytes += (data.len() - message_start) as u64;
+            bytes += message.len() as u64;
             seen.push(n);
         }
         seen.sort_unstable();

@@ -69,14 +69,7 @@ impl BodyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn id(seq: u64) -> MessageId {
-        MessageId {
-            shard: 0,
-            epoch: 1,
-            seq,
-        }
-    }
+    use crate::testutil::id;
 
     #[test]
     fn keeps_head_then_body_within_the_budget() {

@@ -81,14 +81,7 @@ pub fn plan(segments: &[SegmentInfo], policy: CompactPolicy) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn id(seq: u64) -> MessageId {
-        MessageId {
-            shard: 0,
-            epoch: 1,
-            seq,
-        }
-    }
+    use crate::testutil::id;
 
     fn seg(seq: u64, size: u64, live: &[(u64, u64)]) -> SegmentInfo {
         SegmentInfo {

@@ -116,14 +116,7 @@ impl ReadyIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn id(seq: u64) -> MessageId {
-        MessageId {
-            shard: 0,
-            epoch: 7,
-            seq,
-        }
-    }
+    use crate::testutil::id;
 
     #[test]
     fn due_in_time_order_and_replace() {

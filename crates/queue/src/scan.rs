@@ -146,17 +146,8 @@ impl<'a> Iterator for Scanner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::MessageId;
     use crate::record::{encode_done, encode_message, encode_outcome, Outcome};
-    use crate::testutil::sample_meta;
-
-    fn id(seq: u64) -> MessageId {
-        MessageId {
-            shard: 0,
-            epoch: 1,
-            seq,
-        }
-    }
+    use crate::testutil::{id, sample_meta};
 
     /// A buffer of mixed records and the offsets where each one ends.
     fn sample() -> (Vec<u8>, Vec<usize>) {

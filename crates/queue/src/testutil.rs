@@ -8,6 +8,15 @@ use tern_proto::{
     BodyType, ForwardPath, MailParams, Mailbox, Notify, RcptParams, Ret, ReversePath,
 };
 
+/// A message id on shard 0, epoch 1: the unit tests' ids differ by sequence number only.
+pub fn id(seq: u64) -> MessageId {
+    MessageId {
+        shard: 0,
+        epoch: 1,
+        seq,
+    }
+}
+
 /// A fixed message with `n` recipients `r{i}@dest.e` (the bytes are spelled out in
 /// record_tests.rs).
 pub fn sample_meta(id: MessageId, n: u8) -> MessageMeta {

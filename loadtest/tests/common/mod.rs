@@ -137,3 +137,15 @@ pub fn send_full(dir: &Path, target: &str, args: &[&str]) -> (i32, Option<Value>
         .map(|t| serde_json::from_str(&t).unwrap());
     (status.code().unwrap_or(-1), report, err)
 }
+
+/// Splits a saved file into its X-Sink lines and the message.
+pub fn split_saved(data: &[u8]) -> (Vec<String>, &[u8]) {
+    let mut lines = Vec::new();
+    let mut rest = data;
+    while rest.starts_with(b"X-Sink-") {
+        let end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+        lines.push(String::from_utf8(rest[..end].to_vec()).unwrap());
+        rest = &rest[end + 2..];
+    }
+    (lines, rest)
+}
