@@ -33,6 +33,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use crate::command::Line;
+use crate::swar::{HIGHS, ONES};
 
 /// The longest local part, in octets (RFC 5321 4.5.3.1.1).
 pub const MAX_LOCAL_PART: usize = 64;
@@ -526,9 +527,6 @@ fn domain_end(s: &[u8], mut i: usize) -> Result<usize, PathError> {
         Ok(i)
     }
 }
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// Per-byte masks of a little-endian word, in each byte's high bit.
 struct LdhWord {

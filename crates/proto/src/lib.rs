@@ -30,6 +30,7 @@ pub mod params;
 pub mod received;
 pub mod reply;
 pub mod server;
+mod swar;
 pub mod xtext;
 
 pub use address::{ForwardPath, Mailbox, ReversePath};

@@ -14,6 +14,7 @@
 use std::borrow::Cow;
 
 use crate::command::{fold, fold_word, CommandError, Line};
+use crate::swar::{find_byte, HIGHS, ONES};
 
 /// `BODY=` of MAIL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -349,9 +350,6 @@ fn is(c: u8, class: u8) -> bool {
     CLASS[usize::from(c)] & class != 0
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
 /// Iterates `KEYWORD[=VALUE]` tokens separated by one or more spaces, in one pass per
 /// token. A keyword must start with a letter or digit. The value runs to the next space and
 /// is checked once, by its keyword's own rule (every known keyword's rule is stricter than
@@ -394,7 +392,7 @@ impl<'a> Iterator for Params<'a> {
                 let key = keyword(&s[k..k + n]);
                 if key != Keyword::Other {
                     let v = k + n + 1;
-                    let end = v + find_space(&s[v..]);
+                    let end = find_byte(s, v, b' ');
                     self.0 = &s[end..];
                     return Some(Ok((key, Some(&s[v..end]))));
                 }
@@ -407,7 +405,7 @@ impl<'a> Iterator for Params<'a> {
         let value = if i < s.len() && s[i] == b'=' {
             i += 1;
             let v = i;
-            i += find_space(&s[v..]);
+            i = find_byte(s, v, b' ');
             Some(&s[v..i])
         } else {
             None
@@ -419,27 +417,6 @@ impl<'a> Iterator for Params<'a> {
         self.0 = &s[i..];
         Some(Ok((keyword(key), value)))
     }
-}
-
-/// The index of the first space in `s`, or its length. Eight bytes at a time while eight
-/// remain (values are short, but the rest of the line usually follows them): a zero byte of
-/// `word ^ spaces` is a space, and the lowest flagged byte of the classic has-zero-byte test
-/// is exact (false flags only appear above a true one).
-#[inline(always)]
-fn find_space(s: &[u8]) -> usize {
-    let mut i = 0;
-    while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let x = u64::from_le_bytes(*chunk) ^ (ONES * u64::from(b' '));
-        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
-        if zero != 0 {
-            return i + (zero.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < s.len() && s[i] != b' ' {
-        i += 1;
-    }
-    i
 }
 
 /// An unsigned decimal that fits a u64: no sign, no spaces, at least one digit.
@@ -727,33 +704,6 @@ mod tests {
             let fast: Vec<_> = Params::new(b).map(|p| p.map(|(k, v)| (k as u8, v))).collect();
             let slow: Vec<_> = Params(b, false).map(|p| p.map(|(k, v)| (k as u8, v))).collect();
             proptest::prop_assert_eq!(fast, slow);
-        }
-    }
-
-    #[test]
-    fn space_finder() {
-        let cases: &[(&[u8], usize)] = &[
-            (b"", 0),
-            (b" ", 0),
-            (b"abc", 3),
-            (b"abc d", 3),
-            (b"abcdefgh", 8),
-            (b"abcdefg ", 7),
-            (b"abcdefgh ", 8),
-            (b"abcdefghijklmnop q", 16),
-            (b"\xa0\x20", 1),
-            (b"\x21\x1f\x00\xff\xdf\x60\x40\x30 x", 8),
-        ];
-        for (input, want) in cases {
-            assert_eq!(find_space(input), *want, "{:?}", input);
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn space_finder_is_position(s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
-            let want = s.iter().position(|&c| c == b' ').unwrap_or(s.len());
-            proptest::prop_assert_eq!(find_space(&s), want);
         }
     }
 

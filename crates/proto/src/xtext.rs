@@ -8,6 +8,8 @@
 
 use std::borrow::Cow;
 
+use crate::swar::{find_byte, HIGHS, ONES};
+
 /// Decodes xtext. Returns `None` for a malformed value: a character outside `!`..`~`, a bare
 /// `=`, or a `+` not followed by two uppercase hex digits. Decoded bytes that are not UTF-8
 /// are refused too, since every value tern stores is text.
@@ -49,7 +51,7 @@ pub(crate) fn decode_str(s: &str) -> Option<Cow<'_, str>> {
     // Every byte is ASCII now, so every index is a char boundary.
     let mut out = String::with_capacity(s.len());
     let mut run = 0;
-    let mut p = find_plus(b, 0);
+    let mut p = find_byte(b, 0, b'+');
     while p < b.len() {
         out.push_str(&s[run..p]);
         let byte = hex(*b.get(p + 1)?)? << 4 | hex(*b.get(p + 2)?)?;
@@ -58,33 +60,11 @@ pub(crate) fn decode_str(s: &str) -> Option<Cow<'_, str>> {
         }
         out.push(char::from(byte));
         run = p + 3;
-        p = find_plus(b, run);
+        p = find_byte(b, run, b'+');
     }
     out.push_str(&s[run..]);
     Some(Cow::Owned(out))
 }
-
-/// The index of the first `+` in `b` from `i` on, or `b.len()`. Eight bytes at a time while
-/// eight remain (values are short: a plain word loop beats memchr's setup): a zero byte of
-/// `word ^ pluses` is a `+`, and the lowest flagged byte of the has-zero-byte test is exact.
-#[inline(always)]
-fn find_plus(b: &[u8], mut i: usize) -> usize {
-    while let Some(w) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let x = u64::from_le_bytes(*w) ^ (ONES * u64::from(b'+'));
-        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
-        if zero != 0 {
-            return i + (zero.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < b.len() && b[i] != b'+' {
-        i += 1;
-    }
-    i
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// Whether `b` holds a byte that is no xtext character (outside `!`..`~`, or `=`), and
 /// whether it holds a `+`. Eight bytes at a time (SWAR): the values are read on every MAIL
@@ -231,19 +211,6 @@ mod tests {
             let bad = b.iter().any(|&c| !(b'!'..=b'~').contains(&c) || c == b'=');
             let plus = b.contains(&b'+');
             prop_assert_eq!(classify(&b), (bad, plus));
-        }
-
-        #[test]
-        fn find_plus_is_position(
-            b in proptest::collection::vec(
-                proptest::sample::select(vec![b'+', b'a', b'*', 0x2a, 0xab, 0x00, b'~']),
-                0..30,
-            ),
-            from in 0usize..30,
-        ) {
-            let from = from.min(b.len());
-            let want = b[from..].iter().position(|&c| c == b'+').map_or(b.len(), |p| from + p);
-            prop_assert_eq!(find_plus(&b, from), want);
         }
 
         #[test]
